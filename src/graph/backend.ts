@@ -1,0 +1,121 @@
+/**
+ * Choosing and starting the tfjs backend, and installing the higher-order-safe gradient layer.
+ *
+ * Backends: `wasm` (default; tfjs-backend-wasm, SIMD, ships in the npm package), `cpu` (pure JS),
+ * `tensorflow` / `tensorflow-gpu` (when the optional @tensorflow/tfjs-node / -node-gpu packages are
+ * installed; they download libtensorflow at install time, which may be impossible offline).
+ * The choice comes from a flag or config, else the TMAML_BACKEND environment variable, else the
+ * default. Every run reports `BackendInfo` so results say what produced them.
+ *
+ * @example
+ * const info = await initBackend(resolveBackendChoice(undefined, process.env))
+ * if (E.isLeft(info)) { console.error(formatError(info.left)); process.exit(1) }
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-backend-cpu'
+import '@tensorflow/tfjs-backend-wasm'
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
+import { registerWasmSegmentSum, registerStopGradientKernel } from './kernels/kernels.js'
+import { registerGradients } from './kernels/registerAll.js'
+
+/** The backends a user can ask for. */
+export const BackendChoice = t.keyof({ wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null })
+export type BackendChoice = t.TypeOf<typeof BackendChoice>
+
+export const defaultBackend: BackendChoice = 'wasm'
+
+/** What a run actually used. */
+export interface BackendInfo {
+  /** What was asked for. */
+  readonly requested: BackendChoice
+  /** The tfjs backend name now active (tfjs-node and tfjs-node-gpu both register 'tensorflow'). */
+  readonly active: string
+  /** Human-readable notes (e.g. SIMD on/off). */
+  readonly notes: ReadonlyArray<string>
+}
+
+/**
+ * The backend to use: `flag` if given, else `env.TMAML_BACKEND`, else the default. An unknown name
+ * is an error naming where it came from and the accepted values.
+ */
+export const resolveBackendChoice = (
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>
+): E.Either<TmamlError, BackendChoice> => {
+  const [value, source] =
+    flag !== undefined ? [flag, '--backend'] : env['TMAML_BACKEND'] !== undefined ? [env['TMAML_BACKEND'], 'TMAML_BACKEND'] : [defaultBackend, 'default']
+  return BackendChoice.is(value)
+    ? E.right(value)
+    : E.left(invalidInput(source, `unknown backend '${value}'; expected one of ${Object.keys(BackendChoice.keys).join(', ')}`))
+}
+
+let gradientLayerInstalled = false
+
+/**
+ * Install the gradient layer (idempotent). Safe to call before or after backends are registered; it
+ * must run after any import that registers stock gradients (tfjs-node does), which `initBackend`
+ * guarantees.
+ */
+export const installGradientLayer = (): void => {
+  registerGradients()
+  gradientLayerInstalled = true
+}
+
+/** Whether `installGradientLayer` has run in this thread. */
+export const gradientLayerActive = (): boolean => gradientLayerInstalled
+
+const loadOptional = async (pkg: string, choice: BackendChoice): Promise<E.Either<TmamlError, void>> => {
+  try {
+    await import(pkg)
+    return E.right(undefined)
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    return E.left(
+      resourceError(
+        `backend '${choice}'`,
+        `could not load ${pkg} (${why}). It is an optional dependency whose install downloads libtensorflow; ` +
+          `install it where that is possible, or use --backend wasm`
+      )
+    )
+  }
+}
+
+/**
+ * Start `choice`: load its package if optional, register the stop-gradient kernel (and wasm's
+ * missing UnsortedSegmentSum), install the gradient layer, make it the active backend.
+ */
+export const initBackend = async (choice: BackendChoice): Promise<E.Either<TmamlError, BackendInfo>> => {
+  if (choice === 'tensorflow' || choice === 'tensorflow-gpu') {
+    const loaded = await loadOptional(choice === 'tensorflow' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu', choice)
+    if (E.isLeft(loaded)) return loaded
+  }
+  const name = choice === 'tensorflow-gpu' ? 'tensorflow' : choice
+  if (tf.findBackendFactory(name) === null) {
+    return E.left(resourceError(`backend '${choice}'`, `tfjs has no backend named '${name}' registered`))
+  }
+  if (name === 'wasm') registerWasmSegmentSum()
+  installGradientLayer()
+  let ok: boolean
+  try {
+    ok = await tf.setBackend(name)
+    await tf.ready()
+  } catch (err) {
+    return E.left(resourceError(`backend '${choice}'`, `failed to initialise: ${err instanceof Error ? err.message : String(err)}`))
+  }
+  if (!ok) return E.left(resourceError(`backend '${choice}'`, 'tfjs refused to initialise it'))
+  registerStopGradientKernel(name)
+  const notes: string[] = []
+  if (name === 'wasm') notes.push(`simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`)
+  return E.right({ requested: choice, active: tf.getBackend(), notes })
+}
+
+/** `initBackend`, throwing on failure: for scripts, benchmarks and tests where failure is a bug. */
+export const initBackendOrThrow = async (choice: BackendChoice): Promise<BackendInfo> => {
+  const r = await initBackend(choice)
+  if (E.isLeft(r)) throw new Error(`${r.left._tag}: ${'message' in r.left ? r.left.message : ''}`)
+  return r.right
+}
