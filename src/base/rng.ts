@@ -108,7 +108,8 @@ export const rngFromState = (state: RngState): Rng => {
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),
     int: (n) => {
-      if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new RangeError(`rng.int: n must be a positive integer, got ${n}`)
+      if (!Number.isInteger(n) || n <= 0 || n > 4294967296)
+        throw new RangeError(`rng.int: n must be a positive integer, got ${n}`)
       // Rejection sampling removes modulo bias.
       const limit = 4294967296 - (4294967296 % n)
       for (;;) {

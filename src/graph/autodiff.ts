@@ -59,12 +59,11 @@ export const valueAndGrads =
     const names = keysOf(params)
     const xs = names.map((k) => params[k])
     const { value, grads } = tf.engine().gradients(() => f(params), xs, undefined, true)
-    if (value.rank !== 0) throw new Error(`valueAndGrads: the objective must return a scalar, got shape [${value.shape}]`)
+    if (value.rank !== 0)
+      throw new Error(`valueAndGrads: the objective must return a scalar, got shape [${value.shape}]`)
     return {
       value: value as tf.Scalar,
-      grads: Object.fromEntries(
-        names.map((k, i) => [k, (grads[i] as tf.Tensor | undefined) ?? tf.zeros(xs[i].shape)])
-      )
+      grads: Object.fromEntries(names.map((k, i) => [k, (grads[i] as tf.Tensor | undefined) ?? tf.zeros(xs[i].shape)]))
     }
   }
 
@@ -97,7 +96,9 @@ export const innerStep =
   (params: Params): Params =>
     tf.tidy(() => {
       const g = gradients(inner)(params)
-      return zipParams(params, g, (x, gx, k) => tf.add(x, tf.mul(gx, typeof alpha === 'number' ? alpha : (alpha[k] ?? 0))))
+      return zipParams(params, g, (x, gx, k) =>
+        tf.add(x, tf.mul(gx, typeof alpha === 'number' ? alpha : (alpha[k] ?? 0)))
+      )
     })
 
 /**

@@ -47,10 +47,19 @@ export const resolveBackendChoice = (
   env: Readonly<Record<string, string | undefined>>
 ): E.Either<TmamlError, BackendChoice> => {
   const [value, source] =
-    flag !== undefined ? [flag, '--backend'] : env['TMAML_BACKEND'] !== undefined ? [env['TMAML_BACKEND'], 'TMAML_BACKEND'] : [defaultBackend, 'default']
+    flag !== undefined
+      ? [flag, '--backend']
+      : env['TMAML_BACKEND'] !== undefined
+        ? [env['TMAML_BACKEND'], 'TMAML_BACKEND']
+        : [defaultBackend, 'default']
   return BackendChoice.is(value)
     ? E.right(value)
-    : E.left(invalidInput(source, `unknown backend '${value}'; expected one of ${Object.keys(BackendChoice.keys).join(', ')}`))
+    : E.left(
+        invalidInput(
+          source,
+          `unknown backend '${value}'; expected one of ${Object.keys(BackendChoice.keys).join(', ')}`
+        )
+      )
 }
 
 let gradientLayerInstalled = false
@@ -90,7 +99,10 @@ const loadOptional = async (pkg: string, choice: BackendChoice): Promise<E.Eithe
  */
 export const initBackend = async (choice: BackendChoice): Promise<E.Either<TmamlError, BackendInfo>> => {
   if (choice === 'tensorflow' || choice === 'tensorflow-gpu') {
-    const loaded = await loadOptional(choice === 'tensorflow' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu', choice)
+    const loaded = await loadOptional(
+      choice === 'tensorflow' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu',
+      choice
+    )
     if (E.isLeft(loaded)) return loaded
   }
   const name = choice === 'tensorflow-gpu' ? 'tensorflow' : choice
@@ -104,7 +116,9 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
     ok = await tf.setBackend(name)
     await tf.ready()
   } catch (err) {
-    return E.left(resourceError(`backend '${choice}'`, `failed to initialise: ${err instanceof Error ? err.message : String(err)}`))
+    return E.left(
+      resourceError(`backend '${choice}'`, `failed to initialise: ${err instanceof Error ? err.message : String(err)}`)
+    )
   }
   if (!ok) return E.left(resourceError(`backend '${choice}'`, 'tfjs refused to initialise it'))
   registerStopGradientKernel(name)

@@ -20,7 +20,11 @@ const binary = (kernelName: string, grads: Grads): tf.GradConfig => ({
 })
 
 /** A binary kernel whose gradients need only `dy` (no recomputation): avoids evaluating both sides twice. */
-const linear = (kernelName: string, ga: (dy: tf.Tensor) => tf.Tensor, gb: (dy: tf.Tensor) => tf.Tensor): tf.GradConfig => ({
+const linear = (
+  kernelName: string,
+  ga: (dy: tf.Tensor) => tf.Tensor,
+  gb: (dy: tf.Tensor) => tf.Tensor
+): tf.GradConfig => ({
   kernelName,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy, saved) => ({
@@ -34,8 +38,16 @@ const asFloat = (t: tf.Tensor): tf.Tensor => tf.cast(t, 'float32')
 const zeroBoth: Grads = (_dy, a, b) => [zeroGrad(a), zeroGrad(b)]
 
 export const binaryGrads: ReadonlyArray<tf.GradConfig> = [
-  linear(tf.Add, (dy) => dy, (dy) => dy),
-  linear(tf.Sub, (dy) => dy, (dy) => tf.neg(dy)),
+  linear(
+    tf.Add,
+    (dy) => dy,
+    (dy) => dy
+  ),
+  linear(
+    tf.Sub,
+    (dy) => dy,
+    (dy) => tf.neg(dy)
+  ),
   {
     kernelName: tf.Multiply,
     inputsToSave: ['a', 'b'],
@@ -81,14 +93,8 @@ export const binaryGrads: ReadonlyArray<tf.GradConfig> = [
     }
   },
   // Ties go to a (as in TensorFlow); the masks have zero gradient, so these compose at every order.
-  binary(tf.Maximum, (dy, a, b) => [
-    tf.mul(dy, asFloat(tf.greaterEqual(a, b))),
-    tf.mul(dy, asFloat(tf.less(a, b)))
-  ]),
-  binary(tf.Minimum, (dy, a, b) => [
-    tf.mul(dy, asFloat(tf.lessEqual(a, b))),
-    tf.mul(dy, asFloat(tf.greater(a, b)))
-  ]),
+  binary(tf.Maximum, (dy, a, b) => [tf.mul(dy, asFloat(tf.greaterEqual(a, b))), tf.mul(dy, asFloat(tf.less(a, b)))]),
+  binary(tf.Minimum, (dy, a, b) => [tf.mul(dy, asFloat(tf.lessEqual(a, b))), tf.mul(dy, asFloat(tf.greater(a, b)))]),
   ...[
     tf.Equal,
     tf.NotEqual,

@@ -8,14 +8,20 @@ import { StopGradient } from './names.js'
 export const registerStopGradientKernel = (backendName: string): void => {
   if (tf.getKernel(StopGradient, backendName) !== undefined) return
   const identity = tf.getKernel(tf.Identity, backendName)
-  if (identity === undefined) throw new Error(`backend '${backendName}' has no Identity kernel to alias StopGradient to`)
+  if (identity === undefined)
+    throw new Error(`backend '${backendName}' has no Identity kernel to alias StopGradient to`)
   tf.registerKernel({ kernelName: StopGradient, backendName, kernelFunc: identity.kernelFunc })
 }
 
 /** The part of the wasm backend's interface this kernel uses. */
 interface WasmBackendLike {
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues
+  ): tf.TensorInfo
 }
 
 /**

@@ -13,7 +13,12 @@ const inversePermutation = (perm: ReadonlyArray<number>): number[] => {
 const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis)
 
 /** Scatter-add `values` (first axis indexed by `indices`) into a tensor of `x`'s shape, along `axis`. */
-const gatherAdjoint = (values: tf.Tensor, indices: tf.Tensor, xShape: ReadonlyArray<number>, axis: number): tf.Tensor => {
+const gatherAdjoint = (
+  values: tf.Tensor,
+  indices: tf.Tensor,
+  xShape: ReadonlyArray<number>,
+  axis: number
+): tf.Tensor => {
   const outer = xShape.slice(0, axis)
   const inner = xShape.slice(axis + 1)
   const flatIdx = tf.reshape(indices, [indices.size])
@@ -119,7 +124,8 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
     gradFunc: (dy, saved, attrs) => {
       const [x, indices] = saved
       const batchDims = (attrs['batchDims'] as number | undefined) ?? 0
-      if (batchDims !== 0) throw new Error('gather gradient: batchDims != 0 is not supported (and wrong on wasm, tfjs#8658)')
+      if (batchDims !== 0)
+        throw new Error('gather gradient: batchDims != 0 is not supported (and wrong on wasm, tfjs#8658)')
       const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0]
       return {
         x: () => gatherAdjoint(dy as tf.Tensor, indices, x.shape, axis),
@@ -150,11 +156,9 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
       }
     }
   },
-  ...[tf.OneHot, tf.ZerosLike, tf.OnesLike].map(
-    (kernelName): tf.GradConfig => ({
-      kernelName,
-      inputsToSave: [kernelName === tf.OneHot ? 'indices' : 'x'],
-      gradFunc: (_dy, saved) => ({ [kernelName === tf.OneHot ? 'indices' : 'x']: () => zeroGrad(saved[0]) })
-    })
-  )
+  ...[tf.OneHot, tf.ZerosLike, tf.OnesLike].map((kernelName): tf.GradConfig => ({
+    kernelName,
+    inputsToSave: [kernelName === tf.OneHot ? 'indices' : 'x'],
+    gradFunc: (_dy, saved) => ({ [kernelName === tf.OneHot ? 'indices' : 'x']: () => zeroGrad(saved[0]) })
+  }))
 ]
