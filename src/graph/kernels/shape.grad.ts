@@ -12,6 +12,14 @@ const inversePermutation = (perm: ReadonlyArray<number>): number[] => {
 
 const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis)
 
+/** The slice [offset, offset + size) of `t` along `axis`, everything along the other axes. */
+const sliceAlong = (t: tf.Tensor, axis: number, offset: number, size: number): tf.Tensor =>
+  tf.slice(
+    t,
+    t.shape.map((_, i) => (i === axis ? offset : 0)),
+    t.shape.map((d, i) => (i === axis ? size : d))
+  )
+
 /** Scatter-add `values` (first axis indexed by `indices`) into a tensor of `x`'s shape, along `axis`. */
 const gatherAdjoint = (
   values: tf.Tensor,
@@ -64,15 +72,16 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
     })
   },
   {
+    // Each thunk runs in its own tidy scope, so each slices its own piece (a shared split would have
+    // its other pieces disposed by the first thunk's scope).
     kernelName: tf.Concat,
     saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {
       const axis = normAxis(attrs['axis'] as number, saved[0].rank)
-      const sizes = saved.map((t) => t.shape[axis])
-      // Split lazily, once, and hand each input its piece.
-      let parts: tf.Tensor[] | null = null
-      const piece = (i: number) => () => (parts ??= tf.split(dy as tf.Tensor, sizes, axis))[i]
-      return Object.fromEntries(saved.map((_, i) => [i, piece(i)]))
+      const offsets = saved.map((_, i) => saved.slice(0, i).reduce((acc, t) => acc + t.shape[axis], 0))
+      return Object.fromEntries(
+        saved.map((t, i) => [i, () => sliceAlong(dy as tf.Tensor, axis, offsets[i], t.shape[axis])])
+      )
     }
   },
   {
@@ -84,9 +93,9 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
     saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {
       const axis = normAxis(attrs['axis'] as number, saved[0].rank + 1)
-      let parts: tf.Tensor[] | null = null
-      const piece = (i: number) => () => (parts ??= tf.unstack(dy as tf.Tensor, axis))[i]
-      return Object.fromEntries(saved.map((_, i) => [i, piece(i)]))
+      return Object.fromEntries(
+        saved.map((t, i) => [i, () => tf.reshape(sliceAlong(dy as tf.Tensor, axis, i, 1), t.shape)])
+      )
     }
   },
   {
@@ -108,11 +117,6 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
         return tf.reshape(tf.sum(tf.reshape(dy as tf.Tensor, interleaved), repAxes), x.shape)
       }
     })
-  },
-  {
-    kernelName: tf.BroadcastTo,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => ({ x: () => unbroadcast(dy as tf.Tensor, saved[0].shape) })
   },
   {
     kernelName: tf.Reverse,
