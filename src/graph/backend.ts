@@ -111,6 +111,8 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
   }
   if (name === 'wasm') registerWasmSegmentSum()
   installGradientLayer()
+  // Silences tfjs's console advertisement for tfjs-node; tmaml reports the backend itself.
+  tf.enableProdMode()
   let ok: boolean
   try {
     ok = await tf.setBackend(name)

@@ -1,0 +1,51 @@
+/**
+ * Flag parsing shared by the sub-commands: node:util.parseArgs in strict mode, with `--help`, and
+ * errors turned into a usage message and exit code 2 (never a stack trace).
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import * as E from 'fp-ts/lib/Either.js'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** Parsed flag values by name, and positional arguments. */
+export interface Parsed {
+  readonly values: Readonly<Record<string, string | boolean | ReadonlyArray<string> | undefined>>
+  readonly positionals: ReadonlyArray<string>
+}
+
+/**
+ * Parse `argv` against `options`. Left(exit code) when the caller should stop: 0 after printing
+ * `help` for --help, 2 after printing what was wrong.
+ */
+export const parseFlagsWithPositionals = (
+  argv: ReadonlyArray<string>,
+  options: Options,
+  help: string
+): E.Either<number, Parsed> => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(help)
+    return E.left(0)
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true })
+    return E.right({ values: values as Parsed['values'], positionals })
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${help}`)
+    return E.left(2)
+  }
+}
+
+/** `parseFlagsWithPositionals` for commands that take no positional arguments. */
+export const parseFlags = (
+  argv: ReadonlyArray<string>,
+  options: Options,
+  help: string
+): E.Either<number, Parsed['values']> => {
+  const r = parseFlagsWithPositionals(argv, options, help)
+  if (E.isLeft(r)) return r
+  if (r.right.positionals.length > 0) {
+    console.error(`unexpected argument '${r.right.positionals[0]}'\n\n${help}`)
+    return E.left(2)
+  }
+  return E.right(r.right.values)
+}

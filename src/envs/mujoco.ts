@@ -1,0 +1,123 @@
+/**
+ * The MuJoCo WebAssembly module (npm `mujoco-js`, the official build of MuJoCo 3.3.8): one module per
+ * thread, loaded once, and MJCF models compiled through its in-memory file system.
+ *
+ * This file and `mujocoEnv.ts` are the imperative edge of `src/envs`: everything that holds a MuJoCo
+ * handle lives there, and every handle is `.delete()`d by its owner.
+ *
+ * Facts this file encodes (measured, see DESIGN.md "Environments"):
+ * - the module is ESM-only and starts in ~100 ms; each module has its own heap, capped at 2 GiB;
+ * - XML compile errors arrive as a `CppException` without a message, so errors here name the model and
+ *   the C++ function that threw;
+ * - MuJoCo prints warnings through the module's `print` hook: they are captured (not echoed) and kept
+ *   in a short ring buffer so that a divergence report can quote them.
+ *
+ * @packageDocumentation
+ */
+import type { MainModule, MjModel } from 'mujoco-js'
+import * as E from 'fp-ts/lib/Either.js'
+import { invalidInput, resourceError, type TmamlError } from '../base/errors.js'
+
+/** The loaded MuJoCo module (one per thread). */
+export type Mujoco = MainModule
+
+const recentMessages: string[] = []
+const keepMessages = 16
+
+const capture = (line: string): void => {
+  if (line.trim() === '') return
+  recentMessages.push(line.trim())
+  if (recentMessages.length > keepMessages) recentMessages.shift()
+}
+
+/**
+ * The last lines MuJoCo printed in this thread (oldest first, at most 16): warnings such as
+ * "Nan, Inf or huge value in QACC at DOF 3".
+ */
+export const mujocoMessages = (): ReadonlyArray<string> => [...recentMessages]
+
+let modulePromise: Promise<Mujoco> | undefined
+
+/**
+ * The MuJoCo module of this thread, loaded on first use. Every call returns the same promise, so all
+ * environments of a thread share one wasm heap (and a worker thread has its own).
+ */
+export const getMujoco = (): Promise<Mujoco> => {
+  if (modulePromise === undefined) {
+    modulePromise = import('mujoco-js').then((m) => m.default({ print: capture, printErr: capture }))
+  }
+  return modulePromise
+}
+
+/**
+ * The size of the module's heap in bytes (the wasm linear memory). It grows when MuJoCo allocates and
+ * never shrinks, so a leak shows up as growth across repeated create/dispose or reset/step cycles.
+ */
+export const heapBytes = (mj: Mujoco): number => {
+  const probe = new mj.DoubleBuffer(1)
+  try {
+    const view: unknown = probe.GetView()
+    return view instanceof Float64Array ? view.buffer.byteLength : 0
+  } finally {
+    probe.delete()
+  }
+}
+
+/**
+ * A probe of the allocator's state: the address malloc returns for a fresh block of `bytes`. With no
+ * leak between two probes, the allocator hands back the same address (its free lists are in the same
+ * state); memory held by a leak moves it.
+ */
+export const mallocProbe = (mj: Mujoco, bytes = 4096): number => {
+  const probe = new mj.DoubleBuffer(Math.max(1, Math.ceil(bytes / 8)))
+  try {
+    return probe.GetPointer()
+  } finally {
+    probe.delete()
+  }
+}
+
+const describeThrown = (e: unknown): string => {
+  if (e instanceof Error) {
+    // Emscripten's CppException carries the C++ type in `name` and the throwing function in its stack.
+    const frame = /mujoco_wasm\.wasm\.([^\s(][^(]*)\(/.exec(e.stack ?? '')
+    const where = frame === null ? '' : ` thrown in ${frame[1].replace(/std::__2::/g, 'std::').slice(0, 120)}`
+    return `${e.name}${e.message === undefined || e.message === '' ? '' : `: ${e.message}`}${where}`
+  }
+  return String(e)
+}
+
+let modelCounter = 0
+
+/**
+ * Compile an MJCF document. The XML is written to MEMFS under a unique name, compiled with
+ * `MjModel.loadFromXML`, and the file removed. A compile failure becomes an `InvalidInput` error that
+ * names the model; the caller owns the returned model and must `.delete()` it.
+ */
+export const compileModel = (mj: Mujoco, name: string, xml: string): E.Either<TmamlError, MjModel> => {
+  const dir = '/tmaml-models'
+  try {
+    if (!mj.FS.analyzePath(dir, false).exists) mj.FS.mkdir(dir)
+  } catch (e) {
+    return E.left(resourceError(`envs: model '${name}'`, `cannot create ${dir} in MEMFS: ${describeThrown(e)}`))
+  }
+  const path = `${dir}/${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${modelCounter++}.xml`
+  try {
+    mj.FS.writeFile(path, xml)
+    return E.right(mj.MjModel.loadFromXML(path))
+  } catch (e) {
+    return E.left(
+      invalidInput(
+        `envs: model '${name}'`,
+        `the MJCF failed to compile (${describeThrown(e)}); this MuJoCo build gives no message, so check the ` +
+          'XML against the MuJoCo 3.3 schema (attribute names and value counts)'
+      )
+    )
+  } finally {
+    try {
+      mj.FS.unlink(path)
+    } catch {
+      // The file was never written: nothing to remove.
+    }
+  }
+}
