@@ -23,9 +23,11 @@ export type Mujoco = MainModule
 
 const recentMessages: string[] = []
 const keepMessages = 16
+let messageCount = 0
 
 const capture = (line: string): void => {
   if (line.trim() === '') return
+  messageCount++
   recentMessages.push(line.trim())
   if (recentMessages.length > keepMessages) recentMessages.shift()
 }
@@ -35,6 +37,13 @@ const capture = (line: string): void => {
  * "Nan, Inf or huge value in QACC at DOF 3".
  */
 export const mujocoMessages = (): ReadonlyArray<string> => [...recentMessages]
+
+/**
+ * How many lines MuJoCo has printed in this thread so far. MuJoCo prints a warning the first time it
+ * occurs in an MjData (until the data is reset), so a change of this counter across `mj_step` is a
+ * cheap signal that the step raised a warning.
+ */
+export const mujocoMessageCount = (): number => messageCount
 
 let modulePromise: Promise<Mujoco> | undefined
 
@@ -63,18 +72,43 @@ export const heapBytes = (mj: Mujoco): number => {
   }
 }
 
+/** How much of the module's heap is in use, estimated by `heapInUse`. */
+export interface HeapUsage {
+  /** Size of the heap when the probe started. */
+  readonly heapBytes: number
+  /** Bytes that could be allocated in blocks of `blockBytes` before the heap had to grow. */
+  readonly freeBytes: number
+  /** `heapBytes - freeBytes`: live allocations plus fragments smaller than a block. */
+  readonly liveBytes: number
+}
+
 /**
- * A probe of the allocator's state: the address malloc returns for a fresh block of `bytes`. With no
- * leak between two probes, the allocator hands back the same address (its free lists are in the same
- * state); memory held by a leak moves it.
+ * Estimate the bytes in use on the module's heap: allocate blocks of `blockBytes` until the heap has
+ * to grow, then free them. The estimate is exact to within the fragments smaller than a block, which
+ * makes it a leak detector: a leak of L bytes raises `liveBytes` by about L, whereas the heap size
+ * alone only moves when free space runs out.
+ *
+ * Side effect: the heap grows by one step (emscripten grows it by ~20%) at every call, since growth is
+ * how the probe knows it is full. Use it a few times per process (tests, diagnostics), not in loops.
  */
-export const mallocProbe = (mj: Mujoco, bytes = 4096): number => {
-  const probe = new mj.DoubleBuffer(Math.max(1, Math.ceil(bytes / 8)))
+export const heapInUse = (mj: Mujoco, blockBytes = 16384): HeapUsage => {
+  const start = heapBytes(mj)
+  const held: Array<{ delete: () => void }> = []
+  let free = 0
   try {
-    return probe.GetPointer()
+    for (;;) {
+      const block = new mj.DoubleBuffer(Math.max(1, Math.floor(blockBytes / 8)))
+      held.push(block)
+      const view: unknown = block.GetView()
+      if (!(view instanceof Float64Array) || view.buffer.byteLength !== start) break
+      free += blockBytes
+    }
+  } catch {
+    // Out of memory at the 2 GiB cap: what was allocated so far is the free space.
   } finally {
-    probe.delete()
+    for (const b of held) b.delete()
   }
+  return { heapBytes: start, freeBytes: free, liveBytes: start - free }
 }
 
 const describeThrown = (e: unknown): string => {

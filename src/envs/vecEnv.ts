@@ -157,7 +157,10 @@ export interface SimCore<R, T> {
   readonly checkAction?: (value: number, component: number) => string | undefined
   /** Extra check of a task that passed the codec (e.g. sizes); a reason when this core cannot run it. */
   readonly checkTask?: (task: T) => string | undefined
-  readonly reset: (i: number, rng: Rng) => void
+  /** Extra check of a finite state vector of the right length; a reason when it is invalid. */
+  readonly checkState?: (state: ArrayLike<number>) => string | undefined
+  /** Start a new episode of env `i` for `task`, drawing any randomness from `rng`. */
+  readonly reset: (i: number, rng: Rng, task: T) => void
   readonly observe: (i: number, out: Float32Array, offset: number) => void
   readonly step: (i: number, action: Float64Array, task: T, rng: Rng) => SimStep<R>
   readonly getState: (i: number) => Float64Array
@@ -261,7 +264,7 @@ export const makeVecEnv = <R, T>(
 
   const resetOne = (i: number, rng: Rng): void => {
     rngs[i] = rng
-    core.reset(i, rng)
+    core.reset(i, rng, currentTasks[i])
     episodeStep[i] = 0
     running[i] = 1
     core.observe(i, lastObs, i * obsDim)
@@ -431,6 +434,8 @@ export const makeVecEnv = <R, T>(
         return E.left(
           invalidInput(where, `env ${i}: state entry ${k} is ${String(state[k])}, expected a finite number`)
         )
+    const reason = core.checkState?.(state)
+    if (reason !== undefined) return E.left(invalidInput(where, `env ${i}: ${reason}`))
     core.setState(i, state)
     core.observe(i, lastObs, i * obsDim)
     return E.right(undefined)
