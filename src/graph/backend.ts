@@ -1,7 +1,8 @@
 /**
  * Choosing and starting the tfjs backend, and installing the higher-order-safe gradient layer.
  *
- * Backends: `wasm` (default; tfjs-backend-wasm, SIMD, ships in the npm package), `cpu` (pure JS),
+ * Backends: `native` (default when its OpenBLAS addon is built and passes its self-check; src/native),
+ * `wasm` (the default otherwise; tfjs-backend-wasm, SIMD, ships in the npm package), `cpu` (pure JS),
  * `tensorflow` / `tensorflow-gpu` (when the optional @tensorflow/tfjs-node / -node-gpu packages are
  * installed; they download libtensorflow at install time, which may be impossible offline).
  * The choice comes from a flag or config, else the TMAML_BACKEND environment variable, else the
@@ -19,14 +20,16 @@ import '@tensorflow/tfjs-backend-wasm'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
+import { nativeStatus, noteNativeFallback } from '../native/index.js'
 import { registerWasmSegmentSum, registerStopGradientKernel } from './kernels/kernels.js'
 import { registerGradients } from './kernels/registerAll.js'
 
 /** The backends a user can ask for. */
-export const BackendChoice = t.keyof({ wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null })
+export const BackendChoice = t.keyof({ native: null, wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null })
 export type BackendChoice = t.TypeOf<typeof BackendChoice>
 
-export const defaultBackend: BackendChoice = 'wasm'
+/** `native` when the addon loaded and passed its self-check (decided once, at import), else `wasm`. */
+export const defaultBackend: BackendChoice = nativeStatus().active ? 'native' : 'wasm'
 
 /** What a run actually used. */
 export interface BackendInfo {
@@ -52,6 +55,7 @@ export const resolveBackendChoice = (
       : env['TMAML_BACKEND'] !== undefined
         ? [env['TMAML_BACKEND'], 'TMAML_BACKEND']
         : [defaultBackend, 'default']
+  if (source === 'default' && value !== 'native') noteNativeFallback()
   return BackendChoice.is(value)
     ? E.right(value)
     : E.left(
@@ -105,6 +109,9 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
     )
     if (E.isLeft(loaded)) return loaded
   }
+  if (choice === 'native' && !nativeStatus().active) {
+    return E.left(resourceError(`backend 'native'`, `${nativeStatus().reason ?? 'unavailable'}; use --backend wasm`))
+  }
   const name = choice === 'tensorflow-gpu' ? 'tensorflow' : choice
   if (tf.findBackendFactory(name) === null) {
     return E.left(resourceError(`backend '${choice}'`, `tfjs has no backend named '${name}' registered`))
@@ -126,6 +133,7 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
   registerStopGradientKernel(name)
   const notes: string[] = []
   if (name === 'wasm') notes.push(`simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`)
+  if (name === 'native') notes.push(`blas=${nativeStatus().blas ?? '?'}`, `simd=${nativeStatus().simd ?? '?'}`)
   return E.right({ requested: choice, active: tf.getBackend(), notes })
 }
 

@@ -1,0 +1,51 @@
+// Picks, once at load time, the copy of the element-wise loops built for the best instruction set
+// this CPU supports (AVX-512, AVX2+FMA, or baseline SSE2).
+#include "kernels.h"
+
+namespace tmaml {
+
+using SimdUnary = void (*)(int32_t, const float*, float*, size_t);
+using SimdBinary = void (*)(int32_t, const float*, const float*, float*, int, const int64_t*, const int64_t*,
+                            const int64_t*);
+using SimdReduce = void (*)(int32_t, const float*, float*, int64_t, int64_t, int64_t);
+
+namespace {
+
+enum class Level { kBase, kAvx2, kAvx512 };
+
+Level detect() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2"))
+    return Level::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Level::kAvx2;
+#endif
+  return Level::kBase;
+}
+
+const Level level = detect();
+
+}  // namespace
+
+SimdBinary simdBinary = level == Level::kAvx512 ? avx512::binaryStrided
+                        : level == Level::kAvx2 ? avx2::binaryStrided
+                                                : base::binaryStrided;
+static SimdUnary simdUnary = level == Level::kAvx512 ? avx512::unary
+                             : level == Level::kAvx2 ? avx2::unary
+                                                     : base::unary;
+static SimdReduce simdReduce = level == Level::kAvx512 ? avx512::reduce
+                               : level == Level::kAvx2 ? avx2::reduce
+                                                       : base::reduce;
+
+void unary(int32_t op, const float* x, float* out, size_t n) { simdUnary(op, x, out, n); }
+
+void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t r, int64_t inner) {
+  simdReduce(op, x, out, outer, r, inner);
+}
+
+const char* simdLevel() {
+  return level == Level::kAvx512 ? "avx512" : level == Level::kAvx2 ? "avx2" : "sse2";
+}
+
+}  // namespace tmaml

@@ -1,0 +1,12 @@
+// The element-wise loops of elementwise.inc compiled for one instruction set; addon.cc picks the
+// best one the CPU supports at load time (__builtin_cpu_supports).
+#include <cmath>
+#include <cstring>
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#pragma GCC target("avx2,fma")
+#endif
+#define TMAML_SIMD_NS avx2
+#include "elementwise.inc"

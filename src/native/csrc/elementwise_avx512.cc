@@ -1,0 +1,12 @@
+// The element-wise loops of elementwise.inc compiled for one instruction set; addon.cc picks the
+// best one the CPU supports at load time (__builtin_cpu_supports).
+#include <cmath>
+#include <cstring>
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi2")
+#endif
+#define TMAML_SIMD_NS avx512
+#include "elementwise.inc"

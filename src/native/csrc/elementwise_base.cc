@@ -1,0 +1,10 @@
+// The element-wise loops of elementwise.inc compiled for one instruction set; addon.cc picks the
+// best one the CPU supports at load time (__builtin_cpu_supports).
+#include <cmath>
+#include <cstring>
+
+#include "kernels.h"
+
+// Baseline x86-64 (SSE2): no target pragma.
+#define TMAML_SIMD_NS base
+#include "elementwise.inc"

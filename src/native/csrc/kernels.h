@@ -1,0 +1,73 @@
+// Native float32 kernels behind the tfjs `native` backend. Plain functions on raw pointers: the N-API
+// glue (addon.cc) validates arguments and passes typed-array data pointers (already adjusted by the
+// typed array's byteOffset). Every function is single-threaded and allocation-free unless noted.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tmaml {
+
+// Maximum tensor rank the strided kernels accept (tfjs supports up to 6 in most kernels).
+constexpr int kMaxRank = 8;
+
+enum UnaryOp : int32_t {
+  kNeg = 0,
+  kSquare = 1,
+  kExp = 2,
+  kTanh = 3,
+  kSigmoid = 4,
+  kLog = 5,
+  kSqrt = 6,
+  kRsqrt = 7,
+  kReciprocal = 8,
+  kAbs = 9,
+  kRelu = 10,
+  kUnaryCount = 11
+};
+
+enum BinaryOp : int32_t { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDiff = 4, kMax = 5, kMin = 6, kBinaryCount = 7 };
+
+enum ReduceOp : int32_t { kSum = 0, kMean = 1, kMaxR = 2, kMinR = 3, kProd = 4, kReduceCount = 5 };
+
+// out[i] = op(x[i]) for i < n. In-place (out == x) is allowed.
+void unary(int32_t op, const float* x, float* out, size_t n);
+
+// out = op(a, b) with numpy broadcasting. Shapes are given rank-aligned to the output (leading
+// size-1 dims added by the caller): aShape[d], bShape[d] are 1 or outShape[d].
+void binary(int32_t op, const float* a, const float* b, float* out, int rank, const int64_t* outShape,
+            const int64_t* aShape, const int64_t* bShape);
+
+// out[idx] = x[sum_d idx_d * xStride[d]] for idx over outShape (row-major). Covers transpose (permuted
+// strides), tile and broadcastTo (zero strides); 32-bit elements of any kind.
+void stridedCopy(const uint32_t* x, uint32_t* out, int rank, const int64_t* outShape, const int64_t* xStride);
+
+// x viewed as [outer, reduce, inner]; out is [outer, inner]. Sums accumulate in double.
+void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner);
+
+// C[b] = op(A[aIndex[b]]) op(B[bIndex[b]]) for b < batch; row-major, C is [M, N]. aIndex/bIndex
+// may be null, meaning index b when the operand has `batch` matrices, else 0 (broadcast).
+void batchMatMul(const float* a, const float* b, float* c, int64_t batch, int64_t aBatch, int64_t bBatch,
+                 const int32_t* aIndex, const int32_t* bIndex, int64_t M, int64_t N, int64_t K, bool transA,
+                 bool transB);
+
+// BLAS identification for diagnostics ("OpenBLAS 0.3.21 ... Haswell").
+const char* blasInfo();
+void blasInit();
+
+// The per-instruction-set copies of the loops in elementwise.inc (dispatch.cc picks one).
+#define TMAML_DECLARE_SIMD(ns)                                                                                   \
+  namespace ns {                                                                                                 \
+  void unary(int32_t op, const float* x, float* out, size_t n);                                                  \
+  void binaryStrided(int32_t op, const float* a, const float* b, float* out, int rank, const int64_t* shape,      \
+                     const int64_t* sa, const int64_t* sb);                                                      \
+  void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner);             \
+  }
+TMAML_DECLARE_SIMD(avx512)
+TMAML_DECLARE_SIMD(avx2)
+TMAML_DECLARE_SIMD(base)
+#undef TMAML_DECLARE_SIMD
+
+// Which vector instruction set the dispatched elementwise kernels use ("avx512", "avx2", "sse2").
+const char* simdLevel();
+
+}  // namespace tmaml

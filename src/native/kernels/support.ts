@@ -1,0 +1,75 @@
+// What every native kernel shares: reading float32 storage off the cpu-style backend, allocating
+// outputs, and handing a call over to the stock cpu kernel when there is no fast path.
+import * as tf from '@tensorflow/tfjs-core'
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'
+
+/** The tfjs backend name the native kernels register under. */
+export const nativeBackendName = 'native'
+
+/** The argument of a tfjs kernel function. */
+export type KernelArgs = Parameters<tf.KernelFunc>[0]
+
+/** The backend a native kernel runs on: a MathBackendCPU (its storage is plain typed arrays). */
+export const cpuBackendOf = (args: KernelArgs): MathBackendCPU => args.backend as MathBackendCPU
+
+const sizeOf = (shape: ReadonlyArray<number>): number => {
+  let n = 1
+  for (const d of shape) n *= d
+  return n
+}
+
+/**
+ * The float32 values of `t`, or null when `t` is not a float32 tensor stored as a Float32Array of
+ * exactly its size (then the caller falls back to the cpu kernel). The array may be a subarray with a
+ * non-zero byteOffset: the addon reads it through the offset-adjusted pointer.
+ */
+export const f32Values = (be: MathBackendCPU, t: tf.TensorInfo): Float32Array | null => {
+  if (t.dtype !== 'float32') return null
+  const v = be.data.get(t.dataId)?.values
+  return v instanceof Float32Array && v.length === sizeOf(t.shape) ? v : null
+}
+
+/** Like f32Values, for kernels that only move 32-bit words (float32 or int32). */
+export const word32Values = (be: MathBackendCPU, t: tf.TensorInfo): Float32Array | Int32Array | null => {
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') return null
+  const v = be.data.get(t.dataId)?.values
+  return (v instanceof Float32Array || v instanceof Int32Array) && v.length === sizeOf(t.shape) ? v : null
+}
+
+/** A fresh zeroed output of `shape`. */
+export const allocFloat32 = (shape: ReadonlyArray<number>): Float32Array => new Float32Array(sizeOf(shape))
+
+/** Register `values` (float32 or int32, of `shape`) on the backend as a new tensor. */
+export const output = (
+  be: MathBackendCPU,
+  shape: ReadonlyArray<number>,
+  values: Float32Array | Int32Array,
+  dtype: 'float32' | 'int32' = 'float32'
+): tf.TensorInfo => be.makeTensorInfo([...shape], dtype, values)
+
+/** The stock cpu kernel for `kernelName`: where a native kernel has no fast path, it calls this. */
+export const cpuKernel = (kernelName: string): tf.KernelFunc => {
+  const k = tf.getKernel(kernelName, 'cpu')
+  if (k === undefined) throw new Error(`native: tfjs-backend-cpu has no '${kernelName}' kernel to fall back to`)
+  return k.kernelFunc
+}
+
+/** Product of a shape. */
+export const sizeFromShape = sizeOf
+
+/** Row-major strides of a shape, in elements. */
+export const stridesOf = (shape: ReadonlyArray<number>): number[] => {
+  const s = new Array<number>(shape.length)
+  let st = 1
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = st
+    st *= shape[d]
+  }
+  return s
+}
+
+/** The largest rank the addon's strided kernels accept (csrc/kernels.h kMaxRank). */
+export const maxRank = 8
+
+/** Scratch for shape descriptors passed to the addon (read synchronously, so one buffer suffices). */
+export const dimsScratch = new Int32Array(1 + 3 * maxRank)
