@@ -1,0 +1,365 @@
+/**
+ * The interpreter: (graph, surrogate spec, parameters, data) -> a scalar tfjs surrogate whose k-th
+ * derivatives are the estimator's k-th order gradient estimates. This is the only module that
+ * applies magic boxes.
+ *
+ * Per cost node, the log-probabilities of the stochastic nodes it depends on are arranged on the
+ * cost's time axis according to the cost's causality (an MDP's reward r_t depends on a_0..a_t), so
+ * `prefix`, `before` and their discounted forms are prefix sums over time — vectorised, never one op
+ * per step. Batch-plate stochastic ancestors (drawn once per trajectory) precede every step.
+ *
+ * @example
+ * const g = validate(nodes)                                 // Either<GraphError, ValidGraph>
+ * const L = surrogate(g.right, dice.spec)(params, data)     // Either<GraphError, tf.Scalar>
+ * const grads = gradients((p) => surrogateOrThrow(g.right, dice.spec)(p, data))(params)
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import * as E from 'fp-ts/lib/Either.js'
+import { type Params, gradients } from './autodiff.js'
+import { type GraphError, type ValidGraph, showGraphError } from './graph.js'
+import type { Cost, GraphData, Node, NodeId, Stochastic } from './nodes.js'
+import { magicBox, stopGradient } from './ops.js'
+import type { LogProbExpr, SurrogateSpec, Value, Weight } from './terms.js'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
+
+export interface InterpretOptions {
+  /** gamma: rewards are weighted gamma^t (default 1). */
+  readonly discount?: number
+  /**
+   * How per-trajectory surrogates become a scalar: their mean (default), their sum, or the sum over
+   * groups of each group's mean (`groupSize` trajectories form a group: independent replicates whose
+   * parameters are stacked along a leading axis get their own mean-estimator gradients).
+   */
+  readonly reduction?: 'mean' | 'sum' | 'groupMean'
+  /** Data key of a [B, T] 0/1 mask of valid steps (default 'mask'; used when present). */
+  readonly maskKey?: string
+  /**
+   * Trajectories form consecutive independent groups of this size (default: the whole batch is one
+   * group); `other(x)` reads the next trajectory within the group, cyclically.
+   */
+  readonly groupSize?: number
+}
+
+/** Thrown inside the interpreter and turned into a `Left` at its boundary. */
+class GraphFailure extends Error {
+  constructor(readonly error: GraphError) {
+    super(error._tag)
+  }
+}
+
+const fail = (error: GraphError): never => {
+  throw new GraphFailure(error)
+}
+
+/** What one cost node sees: its rewards, baseline and the log-probabilities it depends on. */
+interface CostView {
+  readonly cost: Cost
+  readonly steps: number
+  /** gamma^t r_t, [B, Tc]. */
+  readonly reward: tf.Tensor
+  /** gamma^t b_t, [B, Tc] (zeros without a control variate). */
+  readonly baseline: tf.Tensor
+  /** l_t: log-probability of the step's own stochastic values, [B, Tc]. */
+  readonly own: tf.Tensor
+  /** Log-probability of values drawn before step 0 (batch-plate ancestors), [B, 1]. */
+  readonly offset: tf.Tensor
+  /** Total log-probability of ancestors the cost depends on as a whole ('all' causality), [B, 1]. */
+  readonly total: tf.Tensor | null
+  readonly causality: Cost['causality']
+}
+
+// ---------------------------------------------------------------------------------------------
+// evaluation
+// ---------------------------------------------------------------------------------------------
+
+const shapeStr = (s: ReadonlyArray<number | string>): string => `[${s.join(', ')}]`
+
+const expectShape = (node: NodeId, t: tf.Tensor, expected: ReadonlyArray<number>): void => {
+  if (t.rank !== expected.length || t.shape.some((d, i) => d !== expected[i]))
+    fail({ _tag: 'ShapeMismatch', node, expected: shapeStr(expected), got: t.shape })
+}
+
+/** Evaluate every node; returns node values and stochastic log-probabilities. */
+const evaluate = (g: ValidGraph, params: Params, data: GraphData) => {
+  const values = new Map<NodeId, tf.Tensor>()
+  const logProbs = new Map<NodeId, tf.Tensor>()
+  let dims: { B: number; T: number } | null = null
+  const parentValues = (n: Node & { readonly parents: ReadonlyArray<NodeId> }) =>
+    Object.fromEntries(n.parents.map((p) => [p, values.get(p) as tf.Tensor]))
+  const checkPlate = (id: NodeId, t: tf.Tensor, plate: 'batch' | 'time'): void => {
+    if (dims === null) {
+      if (plate === 'time' && t.rank === 2) dims = { B: t.shape[0], T: t.shape[1] as number }
+      else if (plate === 'batch' && t.rank === 1) dims = { B: t.shape[0], T: 1 }
+      else fail({ _tag: 'ShapeMismatch', node: id, expected: plate === 'time' ? '[B, T]' : '[B]', got: t.shape })
+      return
+    }
+    const d = dims as { B: number; T: number }
+    expectShape(id, t, plate === 'time' ? [d.B, d.T] : [d.B])
+  }
+  for (const id of g.order) {
+    const n = g.nodes.get(id) as Node
+    switch (n._tag) {
+      case 'Param': {
+        const p = params[id]
+        if (p === undefined) fail({ _tag: 'MissingData', node: id, key: id })
+        values.set(id, p)
+        break
+      }
+      case 'Input': {
+        const x = data[id]
+        if (x === undefined) fail({ _tag: 'MissingData', node: id, key: id })
+        values.set(id, x)
+        break
+      }
+      case 'Deterministic':
+        values.set(id, n.fn(parentValues(n)))
+        break
+      case 'Stochastic': {
+        const x = data[id]
+        if (x === undefined) fail({ _tag: 'MissingData', node: id, key: id })
+        values.set(id, x)
+        const lp = n.logProb(parentValues(n), x)
+        checkPlate(id, lp, n.plate)
+        logProbs.set(id, lp)
+        break
+      }
+      case 'Cost': {
+        const v = n.value(parentValues(n), data)
+        checkPlate(id, v, n.plate)
+        values.set(id, v)
+        break
+      }
+      case 'ControlVariate': {
+        const target = g.nodes.get(n.attachedTo) as Stochastic
+        const v = n.value(parentValues(n), data)
+        checkPlate(id, v, target.plate)
+        values.set(id, v)
+        break
+      }
+    }
+  }
+  return { values, logProbs, dims: dims as { B: number; T: number } | null }
+}
+
+const column = (t: tf.Tensor): tf.Tensor => tf.reshape(t, [t.shape[0], 1])
+
+/** gamma^t for t = 0..steps-1, as [1, steps]. */
+const discounts = (gamma: number, steps: number): tf.Tensor =>
+  tf.tensor2d(
+    Float32Array.from({ length: steps }, (_, t) => gamma ** t),
+    [1, steps]
+  )
+
+const buildViews = (
+  g: ValidGraph,
+  ev: ReturnType<typeof evaluate>,
+  data: GraphData,
+  opts: Required<InterpretOptions>
+): ReadonlyArray<CostView> => {
+  const B = ev.dims?.B ?? 0
+  const mask = data[opts.maskKey]
+  if (mask !== undefined && ev.dims !== null) expectShape(opts.maskKey, mask, [ev.dims.B, ev.dims.T])
+  return g.costs.map((c): CostView => {
+    const timeCost = c.plate === 'time'
+    const steps = timeCost ? (ev.dims?.T ?? 1) : 1
+    const stepMask = timeCost && mask !== undefined ? mask : null
+    const masked = (t: tf.Tensor) => (stepMask === null ? t : tf.mul(t, stepMask))
+    const gam = discounts(opts.discount, steps)
+    const raw = ev.values.get(c.id) as tf.Tensor
+    const reward = tf.mul(masked(timeCost ? raw : column(raw)), gam)
+
+    let own: tf.Tensor = tf.zeros([B, steps])
+    let offset: tf.Tensor = tf.zeros([B, 1])
+    let total: tf.Tensor | null = null
+    let baseline: tf.Tensor = tf.zeros([B, steps])
+    for (const s of g.stochasticAncestors.get(c.id) ?? []) {
+      const lp = ev.logProbs.get(s.id) as tf.Tensor
+      const cv = g.controlVariates.get(s.id)
+      if (s.plate === 'batch') {
+        // Drawn once per trajectory, before every step of a time-plate cost.
+        if (timeCost) offset = tf.add(offset, column(lp))
+        else own = tf.add(own, column(lp))
+      } else if (!timeCost) {
+        // A per-trajectory cost depends on the whole trajectory of a time-plate node.
+        own = tf.add(own, column(tf.sum(masked(lp), 1)))
+      } else if (c.causality === 'all') {
+        const lpm = masked(lp)
+        own = tf.add(own, lpm)
+        total = tf.add(total ?? tf.zeros([B, 1]), tf.sum(lpm, 1, true))
+      } else {
+        own = tf.add(own, masked(lp))
+      }
+      if (cv !== undefined) {
+        const b = ev.values.get(cv.id) as tf.Tensor
+        const bt = s.plate === 'batch' && timeCost ? tf.mul(column(b), tf.ones([1, steps])) : timeCost ? b : column(b)
+        baseline = tf.mul(masked(bt), gam)
+      }
+    }
+    return { cost: c, steps, reward, baseline, own, offset, total, causality: c.causality }
+  })
+}
+
+/** [T, T] matrix D with D[k, t] = lambda^(t-k) for k <= t (k < t when exclusive), so x @ D is a discounted prefix sum. */
+const decayMatrix = (lambda: number, steps: number, inclusive: boolean): tf.Tensor => {
+  const d = new Float32Array(steps * steps)
+  for (let k = 0; k < steps; k++)
+    for (let t = 0; t < steps; t++) if (k < t || (inclusive && k === t)) d[k * steps + t] = lambda ** (t - k)
+  return tf.tensor2d(d, [steps, steps])
+}
+
+const evalLogProb = (v: CostView, x: LogProbExpr, B: number, group: number): tf.Tensor => {
+  switch (x._tag) {
+    case 'Own':
+      return v.own
+    case 'Prefix': {
+      if (v.causality === 'all' && v.total !== null) {
+        const base = x.inclusive ? v.total : tf.sub(v.total, v.own)
+        return tf.add(tf.mul(base, tf.ones([1, v.steps])), v.offset)
+      }
+      if (v.causality === 'sameStep')
+        return x.inclusive ? tf.add(v.own, v.offset) : tf.mul(v.offset, tf.ones([1, v.steps]))
+      if (x.discount === 1) return tf.add(tf.cumsum(v.own, 1, !x.inclusive), v.offset)
+      // The offset is a step at k = -1: weight lambda^(t+1).
+      const offW = tf.tensor2d(
+        Float32Array.from({ length: v.steps }, (_, t) => x.discount ** (t + 1)),
+        [1, v.steps]
+      )
+      return tf.add(tf.matMul(v.own, decayMatrix(x.discount, v.steps, x.inclusive)), tf.mul(v.offset, offW))
+    }
+    case 'ShiftBack': {
+      const inner = evalLogProb(v, x.of, B, group)
+      if (v.steps === 1) return tf.zerosLike(inner)
+      return tf.concat([tf.zeros([B, 1]), tf.slice(inner, [0, 0], [B, v.steps - 1])], 1)
+    }
+    case 'OtherTrajectory': {
+      const n = group === 0 ? B : group
+      if (n < 2)
+        fail({
+          _tag: 'InvalidOption',
+          option: 'groupSize',
+          reason: 'an estimator reading another trajectory needs groups of at least 2 trajectories'
+        })
+      const inner = tf.reshape(evalLogProb(v, x.of, B, group), [B / n, n, v.steps])
+      const rolled = tf.concat(
+        [tf.slice(inner, [0, 1, 0], [B / n, n - 1, v.steps]), tf.slice(inner, [0, 0, 0], [B / n, 1, v.steps])],
+        1
+      )
+      return tf.reshape(rolled, [B, v.steps])
+    }
+    case 'Plus':
+      return x.terms.map((t) => evalLogProb(v, t, B, group)).reduce((a, b) => tf.add(a, b))
+  }
+}
+
+const evalWeight = (v: CostView, w: Weight, B: number, group: number): tf.Tensor => {
+  if (w._tag === 'Linear') return tf.mul(evalLogProb(v, w.of, B, group), w.coef)
+  return w.monomials
+    .map((m) =>
+      m.boxes.length === 0
+        ? tf.fill([B, v.steps], m.coef)
+        : tf.mul(magicBox(m.boxes.map((x) => evalLogProb(v, x, B, group)).reduce((a, b) => tf.add(a, b))), m.coef)
+    )
+    .reduce((a, b) => tf.add(a, b))
+}
+
+const evalValue = (v: CostView, value: Value): tf.Tensor => {
+  switch (value) {
+    case 'reward':
+      return v.reward
+    case 'rewardToGo':
+      return stopGradient(tf.cumsum(v.reward, 1, false, true))
+    case 'baseline':
+      return stopGradient(v.baseline)
+    case 'advantage':
+      return stopGradient(tf.sub(tf.cumsum(v.reward, 1, false, true), v.baseline))
+  }
+}
+
+/** Per-trajectory surrogate values, [B]. */
+const perTrajectory = (
+  g: ValidGraph,
+  spec: SurrogateSpec,
+  params: Params,
+  data: GraphData,
+  opts: Required<InterpretOptions>
+): tf.Tensor => {
+  const ev = evaluate(g, params, data)
+  const B = ev.dims?.B ?? 0
+  if (opts.groupSize > 0 && B % opts.groupSize !== 0)
+    fail({ _tag: 'InvalidOption', option: 'groupSize', reason: `the batch of ${B} trajectories is not a multiple of ${opts.groupSize}` })
+  const views = buildViews(g, ev, data, opts)
+  const perCost = views.map((v) =>
+    spec.terms
+      .map((t) => tf.sum(tf.mul(evalWeight(v, t.weight, B, opts.groupSize), evalValue(v, t.value)), 1))
+      .reduce((a, b) => tf.add(a, b), tf.zeros([B]))
+  )
+  return perCost.reduce((a, b) => tf.add(a, b))
+}
+
+const withDefaults = (o: InterpretOptions): Required<InterpretOptions> => ({
+  discount: o.discount ?? 1,
+  reduction: o.reduction ?? 'mean',
+  maskKey: o.maskKey ?? 'mask',
+  groupSize: o.groupSize ?? 0
+})
+
+const checkOptions = (o: Required<InterpretOptions>): GraphError | null =>
+  !(o.discount > 0 && o.discount <= 1)
+    ? { _tag: 'InvalidOption', option: 'discount', reason: `must be in (0, 1], got ${o.discount}` }
+    : !(Number.isInteger(o.groupSize) && o.groupSize >= 0)
+      ? { _tag: 'InvalidOption', option: 'groupSize', reason: `must be a non-negative integer, got ${o.groupSize}` }
+      : null
+
+/**
+ * The estimator's surrogate objective for the graph, as a function of parameters and data. Its
+ * gradient with respect to the parameters is the estimator's gradient estimate; differentiate it
+ * again for second-order estimates. Errors (missing data, shapes) name the node.
+ */
+export const surrogate =
+  (g: ValidGraph, spec: SurrogateSpec, options: InterpretOptions = {}) =>
+  (params: Params, data: GraphData): E.Either<GraphError, tf.Scalar> => {
+    const opts = withDefaults(options)
+    const bad = checkOptions(opts)
+    if (bad !== null) return E.left(bad)
+    try {
+      const value = (p: Params): tf.Scalar =>
+        tf.tidy(() => {
+          const s = perTrajectory(g, spec, p, data, opts)
+          if (opts.reduction === 'mean') return tf.mean(s) as tf.Scalar
+          return tf.div(tf.sum(s), opts.reduction === 'groupMean' && opts.groupSize > 0 ? opts.groupSize : 1) as tf.Scalar
+        })
+      if (spec.order === 'all') return E.right(value(params))
+      // First-order: same value and gradient, zero higher derivatives.
+      return E.right(
+        tf.tidy(() => {
+          const L = value(params)
+          const g1 = gradients(value)(params)
+          const linear = Object.keys(params).reduce<tf.Tensor>(
+            (acc, k) => tf.add(acc, tf.sum(tf.mul(stopGradient(g1[k]), tf.sub(params[k], stopGradient(params[k]))))),
+            tf.scalar(0)
+          )
+          return tf.add(stopGradient(L), linear) as tf.Scalar
+        })
+      )
+    } catch (err) {
+      if (err instanceof GraphFailure) return E.left(err.error)
+      throw err
+    }
+  }
+
+/**
+ * `surrogate` for use inside objectives that must return a tensor (autodiff, optimisers): throws on
+ * a graph error. Check the graph and data once with `surrogate` first.
+ */
+export const surrogateOrThrow =
+  (g: ValidGraph, spec: SurrogateSpec, options: InterpretOptions = {}) =>
+  (params: Params, data: GraphData): tf.Scalar => {
+    const r = surrogate(g, spec, options)(params, data)
+    if (E.isLeft(r)) throw new Error(`surrogate: ${showGraphError(r.left)}`)
+    return r.right
+  }
