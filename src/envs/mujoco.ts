@@ -7,8 +7,8 @@
  *
  * Facts this file encodes (measured, see DESIGN.md "Environments"):
  * - the module is ESM-only and starts in ~100 ms; each module has its own heap, capped at 2 GiB;
- * - XML compile errors arrive as a `CppException` without a message, so errors here name the model and
- *   the C++ function that threw;
+ * - XML compile errors arrive as a `CppException` without a message (or, for a document that is not
+ *   XML, as a null model), so errors here name the model and the C++ function that threw;
  * - MuJoCo prints warnings through the module's `print` hook: they are captured (not echoed) and kept
  *   in a short ring buffer so that a divergence report can quote them.
  *
@@ -138,7 +138,13 @@ export const compileModel = (mj: Mujoco, name: string, xml: string): E.Either<Tm
   const path = `${dir}/${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${modelCounter++}.xml`
   try {
     mj.FS.writeFile(path, xml)
-    return E.right(mj.MjModel.loadFromXML(path))
+    // Some failures (e.g. a document that is not XML) come back as a null model rather than a throw.
+    const m: MjModel | null | undefined = mj.MjModel.loadFromXML(path)
+    if (m === null || m === undefined)
+      return E.left(
+        invalidInput(`envs: model '${name}'`, 'the MJCF failed to compile (MuJoCo returned no model): is it an MJCF document?')
+      )
+    return E.right(m)
   } catch (e) {
     return E.left(
       invalidInput(

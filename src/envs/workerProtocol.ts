@@ -1,0 +1,76 @@
+/**
+ * Messages between the main thread and an environment worker thread (`worker.ts`), as io-ts codecs:
+ * both ends decode what they receive, so a malformed message is an error naming its fields, not a
+ * crash.
+ *
+ * @packageDocumentation
+ */
+import * as t from 'io-ts'
+import type { TmamlError } from '../base/errors.js'
+import { FiniteNumber, PositiveInt } from './tasks.js'
+
+const instance = <A>(name: string, ctor: new (...args: never[]) => A) =>
+  new t.Type<A, A, unknown>(
+    name,
+    (u): u is A => u instanceof ctor,
+    (u, c) => (u instanceof ctor ? t.success(u) : t.failure(u, c, `a ${name}`)),
+    t.identity
+  )
+
+export const Float32ArrayC = instance<Float32Array>('Float32Array', Float32Array)
+export const Float64ArrayC = instance<Float64Array>('Float64Array', Float64Array)
+export const Uint8ArrayC = instance<Uint8Array>('Uint8Array', Uint8Array)
+export const SharedArrayBufferC = instance('SharedArrayBuffer', SharedArrayBuffer)
+
+/** Record a trajectory under given actions (see `recordTrajectory`). */
+export const TrajectoryMessage = t.type({
+  kind: t.literal('trajectory'),
+  id: t.number,
+  envId: t.string,
+  n: PositiveInt,
+  tasks: t.array(t.unknown),
+  seed: FiniteNumber,
+  steps: t.number,
+  actions: Float32ArrayC
+})
+
+/**
+ * Time random steps (see `timeRandomSteps`). With `barrier`, a shared Int32 counter, the worker
+ * increments it after its warm-up and waits until `parties` workers have, so that they run together.
+ */
+export const TimeMessage = t.type({
+  kind: t.literal('time'),
+  id: t.number,
+  envId: t.string,
+  nEnvs: PositiveInt,
+  steps: PositiveInt,
+  seed: FiniteNumber,
+  barrier: t.union([SharedArrayBufferC, t.undefined]),
+  parties: PositiveInt
+})
+
+export const WorkerRequest = t.union([TrajectoryMessage, TimeMessage], 'WorkerRequest')
+export type WorkerRequest = t.TypeOf<typeof WorkerRequest>
+
+const ErrorC: t.Type<TmamlError, TmamlError, unknown> = t.union([
+  t.type({
+    _tag: t.literal('DecodeError'),
+    source: t.string,
+    issues: t.readonlyArray(t.type({ path: t.string, value: t.unknown, expected: t.string }))
+  }),
+  t.type({ _tag: t.literal('InvalidInput'), where: t.string, message: t.string }),
+  t.type({ _tag: t.literal('NumericalError'), where: t.string, message: t.string }),
+  t.type({ _tag: t.literal('ResourceError'), where: t.string, message: t.string })
+])
+
+const result = <C extends t.Mixed>(right: C) =>
+  t.union([t.type({ _tag: t.literal('Left'), left: ErrorC }), t.type({ _tag: t.literal('Right'), right })])
+
+export const TrajectoryResult = result(
+  t.type({ obs: Float32ArrayC, reward: Float64ArrayC, done: Uint8ArrayC, state: Float64ArrayC })
+)
+export const TimingResult = result(t.type({ steps: t.number, seconds: t.number }))
+
+/** A worker's answer to request `id`: an `Either` (plain data) in `result`. */
+export const WorkerResponse = t.type({ id: t.number, result: t.unknown }, 'WorkerResponse')
+export type WorkerResponse = t.TypeOf<typeof WorkerResponse>
