@@ -18,6 +18,10 @@ const commands: Readonly<Record<string, Command>> = {
   doctor: {
     summary: 'report Node, the tfjs backend in use, and self-check 2nd/3rd-order derivatives',
     load: () => import('./doctor.js')
+  },
+  envs: {
+    summary: 'list the task distributions (envs list) and benchmark MuJoCo simulation speed (envs bench)',
+    load: () => import('./envs.js')
   }
 }
 
