@@ -1,25 +1,49 @@
 /**
- * `npm run bench:autodiff`: median wall time of one MAML meta-gradient and one meta-KL
- * Hessian-vector product (workload.ts) on each available backend, in one process, with ratios
- * against the wasm run measured in the same invocation. Also prints how far each backend's result
- * is from wasm's (a sanity check that all of them compute the same thing).
+ * `npm run bench:autodiff`: wall time of one MAML meta-gradient, one meta-KL Hessian-vector product
+ * and 10 conjugate-gradient iterations on that HVP (workload.ts), on each available tfjs backend and
+ * in PyTorch (benchmarks/reference/maml_torch.py, same data, float32, one thread) when python3 with
+ * torch is installed, all in this one invocation. Every computation runs in two formulations
+ * (per-task loop and batched over tasks). Prints the median ms of each, the ratio to torch in the
+ * same formulation, and the relative difference of each result from torch's (||a - b|| / ||b||),
+ * or from the first tfjs backend when torch is absent.
  *
- * Flags: --reps N (timed repetitions per backend, default 5; the cpu backend uses min(N, 3)),
- *        --backends a,b (default: every backend that initialises), --json.
+ * Flags: --reps N (timed repetitions of meta-gradient and HVP, default 5; cpu: 1),
+ *        --cg-reps N (timed CG runs, default 2; cpu: none unless --cg-cpu),
+ *        --backends a,b (default native,wasm,cpu,tensorflow: those that initialise),
+ *        --formulations per-task,batched, --no-torch, --json.
  */
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { type BackendChoice, initBackend } from '../../src/graph/backend.js'
-import { disposeParams } from '../../src/graph/autodiff.js'
-import { disposeWorkload, flatten, makeWorkloadData, metaGradient, metaKlHvp, toTensors } from './workload.js'
+import { type Params, disposeParams } from '../../src/graph/autodiff.js'
+import { type TorchReport, runTorchReference } from './torchReference.js'
+import {
+  type Formulation,
+  cgIterations,
+  disposeWorkload,
+  flatten,
+  formulations as allFormulations,
+  makeWorkloadData,
+  metaGradient,
+  metaKlCg,
+  metaKlHvp,
+  toTensors
+} from './workload.js'
+
+interface Timing {
+  readonly median: number
+  readonly min: number
+}
 
 interface Row {
   readonly backend: string
-  readonly metaGradMs: number
-  readonly hvpMs: number
-  readonly metaGradRelErrVsWasm: number | null
-  readonly hvpRelErrVsWasm: number | null
+  readonly formulation: Formulation
+  readonly metaGrad: Timing
+  readonly hvp: Timing
+  readonly cg: Timing | null
+  readonly results: { readonly metaGrad: Float32Array; readonly hvp: Float32Array; readonly cg: Float32Array | null }
+  readonly notes: ReadonlyArray<string>
 }
 
 const median = (xs: ReadonlyArray<number>): number => {
@@ -28,7 +52,7 @@ const median = (xs: ReadonlyArray<number>): number => {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-const relErr = (a: Float32Array, b: Float32Array): number => {
+const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let num = 0
   let den = 0
   for (let i = 0; i < a.length; i++) {
@@ -38,86 +62,188 @@ const relErr = (a: Float32Array, b: Float32Array): number => {
   return Math.sqrt(num / Math.max(den, 1e-30))
 }
 
-const timeMs = (reps: number, f: () => void): number => {
-  f() // warm-up: kernel compilation, allocations
+/** Run `f` once for its result (also the warm-up), then `reps` timed runs. */
+const measure = (reps: number, f: () => Params): { result: Float32Array; timing: Timing } => {
+  const first = f()
+  const result = flatten(first)
+  disposeParams(first)
   const times: number[] = []
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now()
-    f()
+    disposeParams(f())
     times.push(performance.now() - t0)
   }
-  return median(times)
+  return { result, timing: { median: median(times), min: Math.min(...times) } }
 }
 
 const main = async (): Promise<void> => {
   const { values } = parseArgs({
     options: {
       reps: { type: 'string', default: '5' },
+      'cg-reps': { type: 'string', default: '2' },
       backends: { type: 'string' },
+      formulations: { type: 'string' },
+      'no-torch': { type: 'boolean', default: false },
+      'cg-cpu': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }
     }
   })
   const reps = Number(values.reps)
+  const cgReps = Number(values['cg-reps'])
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${values.reps}`)
-  const wanted = (values.backends?.split(',') ?? ['wasm', 'cpu', 'tensorflow']) as BackendChoice[]
+  if (!Number.isInteger(cgReps) || cgReps < 1) throw new Error(`--cg-reps must be a positive integer`)
+  const wanted = (values.backends?.split(',') ?? ['native', 'wasm', 'cpu', 'tensorflow']) as BackendChoice[]
+  const forms = (values.formulations?.split(',') ?? allFormulations) as Formulation[]
+  for (const f of forms) if (!allFormulations.includes(f)) throw new Error(`unknown formulation '${f}'`)
   const data = makeWorkloadData(1)
+
+  let torch: TorchReport | null = null
+  if (!values['no-torch']) {
+    process.stderr.write('torch: running the reference...\n')
+    const t = runTorchReference(data, { reps, cgReps, formulations: forms })
+    if (typeof t === 'string') process.stderr.write(`skip torch: ${t}\n`)
+    else torch = t
+  }
+
   const rows: Row[] = []
-  let reference: { grad: Float32Array; hvp: Float32Array } | null = null
   for (const b of wanted) {
     const info = await initBackend(b)
     if (E.isLeft(info)) {
-      console.error(`skip ${b}: ${'message' in info.left ? info.left.message : info.left._tag}`)
+      process.stderr.write(`skip ${b}: ${'message' in info.left ? info.left.message : info.left._tag}\n`)
       continue
     }
-    process.stderr.write(`${b}: running...\n`)
     const w = toTensors(data)
-    const n = b === 'cpu' ? Math.min(reps, 3) : reps
-    const grad = metaGradient(w)
-    const hvp = metaKlHvp(w)
-    const gradFlat = flatten(grad)
-    const hvpFlat = flatten(hvp)
-    disposeParams(grad)
-    disposeParams(hvp)
-    const metaGradMs = timeMs(n, () => disposeParams(metaGradient(w)))
-    const hvpMs = timeMs(n, () => disposeParams(metaKlHvp(w)))
-    if (reference === null && b === 'wasm') reference = { grad: gradFlat, hvp: hvpFlat }
-    rows.push({
-      backend: info.right.active,
-      metaGradMs,
-      hvpMs,
-      metaGradRelErrVsWasm: reference === null ? null : relErr(gradFlat, reference.grad),
-      hvpRelErrVsWasm: reference === null ? null : relErr(hvpFlat, reference.hvp)
-    })
+    const slow = b === 'cpu'
+    for (const form of forms) {
+      process.stderr.write(`${b} ${form}: running...\n`)
+      const n = slow ? 1 : reps
+      const g = measure(n, () => metaGradient(w, form))
+      const h = measure(n, () => metaKlHvp(w, form))
+      const c = slow && !values['cg-cpu'] ? null : measure(slow ? 1 : cgReps, () => metaKlCg(w, form))
+      rows.push({
+        backend: info.right.active,
+        formulation: form,
+        metaGrad: g.timing,
+        hvp: h.timing,
+        cg: c?.timing ?? null,
+        results: { metaGrad: g.result, hvp: h.result, cg: c?.result ?? null },
+        notes: info.right.notes
+      })
+      process.stderr.write(
+        `${b} ${form}: meta-gradient ${g.timing.median.toFixed(0)} ms, HVP ${h.timing.median.toFixed(0)} ms, ` +
+          `CG ${c === null ? '-' : c.timing.median.toFixed(0)} ms (${tf.memory().numTensors} tensors live)\n`
+      )
+    }
     disposeWorkload(w)
-    process.stderr.write(
-      `${b}: meta-gradient ${metaGradMs.toFixed(0)} ms, meta-KL HVP ${hvpMs.toFixed(0)} ms (${tf.memory().numTensors} tensors live)\n`
-    )
   }
+
+  const torchOf = (f: Formulation) => torch?.results[f]
+  const reference = (r: Row) => {
+    const t = torchOf(r.formulation)
+    if (t !== undefined) return { metaGrad: t.metaGrad, hvp: t.hvp, cg: t.cg, name: 'torch' }
+    const first = rows.find((x) => x.formulation === r.formulation)
+    return first === undefined || first === r
+      ? null
+      : { metaGrad: first.results.metaGrad, hvp: first.results.hvp, cg: first.results.cg ?? [], name: first.backend }
+  }
+
   if (values.json) {
-    console.log(JSON.stringify(rows, null, 2))
+    console.log(
+      JSON.stringify(
+        {
+          torch:
+            torch === null
+              ? null
+              : {
+                  version: torch.torch,
+                  threads: torch.threads,
+                  blas: torch.blas,
+                  timings: Object.fromEntries(
+                    Object.entries(torch.results).map(([f, r]) => [
+                      f,
+                      { metaGradMs: r.metaGradMs, hvpMs: r.hvpMs, cgMs: r.cgMs }
+                    ])
+                  )
+                },
+          rows: rows.map((r) => {
+            const ref = reference(r)
+            return {
+              backend: r.backend,
+              formulation: r.formulation,
+              metaGrad: r.metaGrad,
+              hvp: r.hvp,
+              cg: r.cg,
+              relDiff:
+                ref === null
+                  ? null
+                  : {
+                      against: ref.name,
+                      metaGrad: relDiff(r.results.metaGrad, ref.metaGrad),
+                      hvp: relDiff(r.results.hvp, ref.hvp),
+                      cg: r.results.cg === null ? null : relDiff(r.results.cg, ref.cg)
+                    }
+            }
+          })
+        },
+        null,
+        2
+      )
+    )
     return
   }
-  const wasm = rows.find((r) => r.backend === 'wasm')
+
+  const ms = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(0))
+  const ratio = (x: number | undefined, y: number | undefined) =>
+    x === undefined || y === undefined ? '-' : (x / y).toFixed(2)
   console.log(
-    `MAML meta-gradient and meta-KL HVP: policy ${data.size.obsDim}-${data.size.hidden.join('-')}-${data.size.actDim} tanh, ${data.size.tasks} tasks x ${data.size.samples} + ${data.size.samples} samples; median of ${reps} (cpu: ${Math.min(reps, 3)})`
+    `MAML meta-gradient, meta-KL HVP and ${cgIterations} CG iterations: policy ${data.size.obsDim}-${data.size.hidden.join('-')}-${data.size.actDim} tanh, ` +
+      `${data.size.tasks} tasks x ${data.size.samples} + ${data.size.samples} samples, float32; median ms of ${reps} ` +
+      `(CG: ${cgReps}; cpu: 1, no CG)`
   )
-  console.log('| backend | meta-gradient ms | x wasm | meta-KL HVP ms | x wasm | rel. diff vs wasm (grad / hvp) |')
-  console.log('|---|---|---|---|---|---|')
-  for (const r of rows) {
-    const ratio = (x: number, y: number | undefined) => (y === undefined ? '-' : (x / y).toFixed(2))
-    const diff =
-      r.metaGradRelErrVsWasm === null
-        ? '-'
-        : `${r.metaGradRelErrVsWasm.toExponential(1)} / ${r.hvpRelErrVsWasm?.toExponential(1)}`
+  if (torch !== null)
     console.log(
-      `| ${r.backend} | ${r.metaGradMs.toFixed(0)} | ${ratio(r.metaGradMs, wasm?.metaGradMs)} | ${r.hvpMs.toFixed(0)} | ${ratio(r.hvpMs, wasm?.hvpMs)} | ${diff} |`
+      `torch ${torch.torch}, ${torch.threads} thread, BLAS ${torch.blas} (${torch.python}); x torch = time / torch's time in the same formulation`
+    )
+  const native = rows.find((r) => r.backend === 'native')
+  if (native !== undefined) console.log(`native: ${native.notes.join(', ')}`)
+  console.log(
+    '| backend | formulation | meta-gradient ms | x torch | meta-KL HVP ms | x torch | CG ms | x torch | rel. diff (grad / hvp / cg) |'
+  )
+  console.log('|---|---|---|---|---|---|---|---|---|')
+  if (torch !== null)
+    for (const f of forms) {
+      const t = torchOf(f)
+      if (t !== undefined)
+        console.log(`| torch | ${f} | ${ms(t.metaGradMs)} | 1.00 | ${ms(t.hvpMs)} | 1.00 | ${ms(t.cgMs)} | 1.00 | - |`)
+    }
+  for (const r of rows) {
+    const t = torchOf(r.formulation)
+    const ref = reference(r)
+    const diff =
+      ref === null
+        ? '-'
+        : `${relDiff(r.results.metaGrad, ref.metaGrad).toExponential(1)} / ${relDiff(r.results.hvp, ref.hvp).toExponential(1)} / ` +
+          (r.results.cg === null ? '-' : relDiff(r.results.cg, ref.cg).toExponential(1)) +
+          (ref.name === 'torch' ? '' : ` (vs ${ref.name})`)
+    console.log(
+      `| ${r.backend} | ${r.formulation} | ${ms(r.metaGrad.median)} | ${ratio(r.metaGrad.median, t?.metaGradMs)} | ` +
+        `${ms(r.hvp.median)} | ${ratio(r.hvp.median, t?.hvpMs)} | ${ms(r.cg?.median)} | ${ratio(r.cg?.median, t?.cgMs)} | ${diff} |`
     )
   }
-  const cpu = rows.find((r) => r.backend === 'cpu')
-  if (wasm !== undefined && cpu !== undefined)
-    console.log(
-      `wasm/cpu time ratio: meta-gradient ${(wasm.metaGradMs / cpu.metaGradMs).toFixed(3)}, meta-KL HVP ${(wasm.hvpMs / cpu.hvpMs).toFixed(3)}`
-    )
+  if (torch !== null) {
+    const best = (xs: ReadonlyArray<number | undefined>) =>
+      Math.min(...xs.filter((x): x is number => x !== undefined))
+    const tr = Object.values(torch.results)
+    for (const b of [...new Set(rows.map((r) => r.backend))]) {
+      const mine = rows.filter((r) => r.backend === b)
+      const line = (['metaGrad', 'hvp', 'cg'] as const).map((k) => {
+        const ours = best(mine.map((r) => r[k]?.median))
+        const theirs = best(tr.map((r) => r[`${k}Ms`]))
+        return `${k === 'metaGrad' ? 'meta-gradient' : k === 'hvp' ? 'HVP' : 'CG'} ${Number.isFinite(ours) ? (ours / theirs).toFixed(2) : '-'}x`
+      })
+      console.log(`${b}, best formulation vs torch's best: ${line.join(', ')}`)
+    }
+  }
 }
 
 main().catch((err) => {

@@ -11,10 +11,19 @@
  *   meta-gradient    = grad_th L
  *   meta-KL  K(th)   = mean_i mean_n KL(pi_stop(th'_i) || pi_th'_i)        (post observations)
  *   HVP              = grad_th < grad_th K(th), v >                        (third order through adapt)
+ *   CG               = 10 conjugate-gradient iterations on (HVP + damping I) x = v, x0 = 0, damping 0.01
+ *                      (as TRPO/ProMP solve for their step direction; every iteration is one HVP)
+ *
+ * Two formulations compute the same numbers:
+ *   per-task  a loop over tasks of [N, .] ops (the layout of the ProMP/TMAML reference code);
+ *   batched   one [tasks, N, .] computation: theta is tiled to Theta [tasks, ...] (a Tile kernel,
+ *             whose gradient sums over tasks), the inner objective sum_i J_i(Theta_i) is
+ *             differentiated with respect to Theta (task i's gradient lands in slice i), and the
+ *             layers are batched matMuls. Same maths, ~20x fewer kernel calls.
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { rngAt } from '../../src/base/rng.js'
-import { type Params, dotParams, gradients, innerStep } from '../../src/graph/autodiff.js'
+import { type Params, disposeParams, dotParams, gradients, innerStep, mapParams } from '../../src/graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../../src/graph/distributions.js'
 import { type ParamArray, initMlpArrays, mlpForward, mlpSpec } from '../../src/graph/nn.js'
 import { magicBox, stopGradient } from '../../src/graph/ops.js'
@@ -92,6 +101,23 @@ export interface Workload {
   readonly params: Params
   readonly direction: Params
   readonly tasks: ReadonlyArray<Readonly<Record<string, tf.Tensor>>>
+  /** The same data stacked over tasks: obs/act [tasks, N, d], adv/logpOld [tasks, N]. */
+  readonly stacked: Readonly<Record<string, tf.Tensor>>
+}
+
+/** How the tasks are laid out in tfjs ops (see the header). */
+export type Formulation = 'per-task' | 'batched'
+export const formulations: ReadonlyArray<Formulation> = ['per-task', 'batched']
+
+const stack = (parts: ReadonlyArray<Float32Array>, shape: ReadonlyArray<number>): tf.Tensor => {
+  const n = parts.reduce((a, p) => a + p.length, 0)
+  const all = new Float32Array(n)
+  let o = 0
+  for (const p of parts) {
+    all.set(p, o)
+    o += p.length
+  }
+  return tf.tensor(all, [...shape])
 }
 
 export const toTensors = (data: WorkloadData): Workload => {
@@ -110,11 +136,27 @@ export const toTensors = (data: WorkloadData): Workload => {
     postAdv: tf.tensor1d(t.postAdv),
     postLogpOld: tf.tensor1d(t.postLogpOld)
   }))
-  return { size, params, direction, tasks }
+  const T = data.tasks.length
+  const col = (k: keyof WorkloadData['tasks'][number]) => data.tasks.map((t) => t[k])
+  const stacked = {
+    preObs: stack(col('preObs'), [T, n, size.obsDim]),
+    preAct: stack(col('preAct'), [T, n, size.actDim]),
+    preAdv: stack(col('preAdv'), [T, n]),
+    postObs: stack(col('postObs'), [T, n, size.obsDim]),
+    postAct: stack(col('postAct'), [T, n, size.actDim]),
+    postAdv: stack(col('postAdv'), [T, n]),
+    postLogpOld: stack(col('postLogpOld'), [T, n])
+  }
+  return { size, params, direction, tasks, stacked }
 }
 
 export const disposeWorkload = (w: Workload): void => {
-  tf.dispose([...Object.values(w.params), ...Object.values(w.direction), ...w.tasks.flatMap((t) => Object.values(t))])
+  tf.dispose([
+    ...Object.values(w.params),
+    ...Object.values(w.direction),
+    ...w.tasks.flatMap((t) => Object.values(t)),
+    ...Object.values(w.stacked)
+  ])
 }
 
 const policy = (size: WorkloadSize) => {
@@ -136,11 +178,46 @@ const adaptedParams = (w: Workload, params: Params): ReadonlyArray<Params> => {
   )
 }
 
-/** The MAML meta-gradient grad_theta L(theta). */
-export const metaGradient = (w: Workload): Params => {
-  const pi = policy(w.size)
-  return gradients((params) =>
+/** theta tiled over tasks: W [in, out] -> [tasks, in, out], b and logStd [d] -> [tasks, 1, d]. */
+const tileOverTasks = (p: Params, tasks: number): Params =>
+  mapParams(p, (x) => {
+    const m = tf.reshape(x, x.rank === 1 ? [1, 1, x.shape[0]] : [1, ...x.shape])
+    return tf.tile(m, [tasks, 1, 1])
+  })
+
+/** The policy mean for batched parameters: obs [tasks, N, obs] -> [tasks, N, act] (batched matMuls). */
+const batchedMean = (size: WorkloadSize, p: Params, obs: tf.Tensor): tf.Tensor => {
+  const layers = size.hidden.length + 1
+  let h = obs
+  for (let l = 0; l < layers; l++) {
+    const z = tf.add(tf.matMul(h, p[`W${l}`]), p[`b${l}`]) // [tasks, N, out]
+    h = l < layers - 1 ? tf.tanh(z) : z
+  }
+  return h
+}
+
+/** Theta'_i for all tasks at once, as [tasks, ...] tensors (differentiable in theta). */
+const adaptedBatched = (w: Workload, params: Params): Params => {
+  const s = w.stacked
+  const inner = (p: Params): tf.Scalar => {
+    const logp = diagGaussianLogProb(batchedMean(w.size, p, s['preObs']), p['logStd'], s['preAct']) // [tasks, N]
+    return tf.sum(tf.mean(tf.mul(magicBox(logp), s['preAdv']), 1)) as tf.Scalar // sum_i J_i(Theta_i)
+  }
+  return innerStep(inner, w.size.alpha)(tileOverTasks(params, w.size.tasks))
+}
+
+/** The outer objective L(theta). */
+const outerObjective =
+  (w: Workload, formulation: Formulation) =>
+  (params: Params): tf.Scalar =>
     tf.tidy(() => {
+      if (formulation === 'batched') {
+        const s = w.stacked
+        const a = adaptedBatched(w, params)
+        const logp = diagGaussianLogProb(batchedMean(w.size, a, s['postObs']), a['logStd'], s['postAct'])
+        return tf.mean(tf.mul(tf.exp(tf.sub(logp, s['postLogpOld'])), s['postAdv'])) as tf.Scalar
+      }
+      const pi = policy(w.size)
       const adapted = adaptedParams(w, params)
       const perTask = w.tasks.map((t, i) => {
         const ratio = tf.exp(tf.sub(pi.logProb(adapted[i], t['postObs'], t['postAct']), t['postLogpOld']))
@@ -148,14 +225,22 @@ export const metaGradient = (w: Workload): Params => {
       })
       return tf.div(tf.addN(perTask), w.tasks.length) as tf.Scalar
     })
-  )(w.params)
-}
+
+/** The MAML meta-gradient grad_theta L(theta). */
+export const metaGradient = (w: Workload, formulation: Formulation = 'per-task'): Params =>
+  gradients(outerObjective(w, formulation))(w.params)
 
 /** The meta-KL objective K(theta) (zero-valued at theta; its Hessian is the meta Fisher). */
-export const metaKl = (w: Workload) => {
+export const metaKl = (w: Workload, formulation: Formulation = 'per-task') => {
   const pi = policy(w.size)
   return (params: Params): tf.Scalar =>
     tf.tidy(() => {
+      if (formulation === 'batched') {
+        const a = adaptedBatched(w, params)
+        const m = batchedMean(w.size, a, w.stacked['postObs']) // [tasks, N, act]
+        const ls = a['logStd'] // [tasks, 1, act]
+        return tf.mean(diagGaussianKl(stopGradient(m), stopGradient(ls), m, ls)) as tf.Scalar
+      }
       const adapted = adaptedParams(w, params)
       const perTask = w.tasks.map((t, i) => {
         const m = pi.mean(adapted[i], t['postObs'])
@@ -166,9 +251,63 @@ export const metaKl = (w: Workload) => {
     })
 }
 
-/** The meta-KL Hessian-vector product at theta along the workload's direction. */
-export const metaKlHvp = (w: Workload): Params =>
-  gradients((p) => tf.tidy(() => dotParams(gradients(metaKl(w))(p), w.direction)))(w.params)
+/** The meta-KL Hessian-vector product at theta along `v` (default: the workload's direction). */
+export const metaKlHvp = (w: Workload, formulation: Formulation = 'per-task', v: Params = w.direction): Params =>
+  gradients((p) => tf.tidy(() => dotParams(gradients(metaKl(w, formulation))(p), v)))(w.params)
+
+/** Conjugate-gradient settings of the benchmark (see the header). */
+export const cgIterations = 10
+export const cgDamping = 0.01
+
+/**
+ * `iters` conjugate-gradient iterations on (A + damping I) x = b from x = 0, with `A v` given by
+ * `apply` (a fresh tensor set per call). Step sizes are read back as numbers, as TRPO/ProMP do.
+ */
+export const conjugateGradient = (
+  apply: (v: Params) => Params,
+  b: Params,
+  iters: number = cgIterations,
+  damping: number = cgDamping
+): Params => {
+  let x = mapParams(b, (t) => tf.zerosLike(t))
+  let r = mapParams(b, (t) => tf.clone(t))
+  let p = mapParams(b, (t) => tf.clone(t))
+  const dot = (a: Params, c: Params): number => {
+    const s = dotParams(a, c)
+    const v = s.dataSync()[0]
+    s.dispose()
+    return v
+  }
+  let rr = dot(r, r)
+  for (let i = 0; i < iters; i++) {
+    const ap0 = apply(p)
+    const ap = tf.tidy(() => mapParams(ap0, (t, k) => tf.add(t, tf.mul(p[k], damping))))
+    disposeParams(ap0)
+    const alpha = rr / dot(p, ap)
+    const next = tf.tidy(() => ({
+      x: mapParams(x, (t, k) => tf.add(t, tf.mul(p[k], alpha))),
+      r: mapParams(r, (t, k) => tf.sub(t, tf.mul(ap[k], alpha)))
+    }))
+    disposeParams(ap)
+    disposeParams(x)
+    disposeParams(r)
+    x = next.x
+    r = next.r
+    const rrNext = dot(r, r)
+    const beta = rrNext / rr
+    rr = rrNext
+    const pNext = tf.tidy(() => mapParams(r, (t, k) => tf.add(t, tf.mul(p[k], beta))))
+    disposeParams(p)
+    p = pNext
+  }
+  disposeParams(r)
+  disposeParams(p)
+  return x
+}
+
+/** CG on the meta-KL Hessian with the workload's direction as right-hand side. */
+export const metaKlCg = (w: Workload, formulation: Formulation = 'per-task'): Params =>
+  conjugateGradient((v) => metaKlHvp(w, formulation, v), w.direction)
 
 /** Flatten a parameter set in key order (for comparing backends and the reference). */
 export const flatten = (p: Params): Float32Array => {

@@ -13,7 +13,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'
 import { type NativeAddon, addonPath, loadAddon } from './addon.js'
 import { binaryKernels } from './kernels/binary.js'
 import { tileKernel, transposeKernel } from './kernels/layout.js'
@@ -22,6 +21,7 @@ import { reduceKernels } from './kernels/reduce.js'
 import { nativeBackendName } from './kernels/support.js'
 import { unaryKernels } from './kernels/unary.js'
 import { selfCheck } from './selfCheck.js'
+import { NativeBackend } from './storage.js'
 import { existsSync } from 'node:fs'
 
 // ---------------------------------------------------------------------------------------------
@@ -64,12 +64,6 @@ export const nativeKernelConfigs = (addon: NativeAddon): ReadonlyArray<tf.Kernel
   tileKernel(addon)
 ]
 
-/** A cpu backend that does not print tfjs's "install tfjs-node" banner on first use. */
-const makeBackend = (): MathBackendCPU => {
-  const be = new MathBackendCPU()
-  ;(be as unknown as { firstUse: boolean }).firstUse = false
-  return be
-}
 
 /**
  * Register the `native` backend and its kernels: the cpu kernel configs under 'native', then the
@@ -89,7 +83,7 @@ export const registerNativeBackend = (addon: NativeAddon, priority = 0): void =>
     if (tf.getKernel(k.kernelName, nativeBackendName) !== undefined) tf.unregisterKernel(k.kernelName, nativeBackendName)
     tf.registerKernel(k)
   }
-  if (tf.findBackendFactory(nativeBackendName) === null) tf.registerBackend(nativeBackendName, makeBackend, priority)
+  if (tf.findBackendFactory(nativeBackendName) === null) tf.registerBackend(nativeBackendName, () => new NativeBackend(), priority)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'
+import { NativeBackend } from './storage.js'
 
 interface Case {
   readonly kernel: string
@@ -45,8 +45,7 @@ const values = (n: number, seed: number): Float32Array => {
  * when all agree within `tol` (relative to each output's largest magnitude), else what differed.
  */
 export const selfCheck = (backendName: string, tol = 1e-5): string | null => {
-  const be = new MathBackendCPU()
-  ;(be as unknown as { firstUse: boolean }).firstUse = false // no tfjs-node banner
+  const be = new NativeBackend()
   try {
     for (const c of cases) {
       const nat = tf.getKernel(c.kernel, backendName)

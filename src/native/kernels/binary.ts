@@ -10,7 +10,8 @@ import {
   f32Values,
   maxRank,
   nativeBackendName,
-  output
+  output,
+  sizeFromShape
 } from './support.js'
 
 /** The tfjs kernels computed by the addon's binary loops. */
@@ -57,7 +58,7 @@ export const binaryKernel = (addon: NativeAddon, kernelName: string, op: BinaryO
       if (av === null || bv === null) return fallback(args)
       const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape)
       if (outShape.length > maxRank) return fallback(args)
-      const out = allocFloat32(outShape)
+      const out = allocFloat32(be, sizeFromShape(outShape))
       describe(dimsScratch, outShape, a.shape, b.shape)
       addon.binary(op, av, bv, out, dimsScratch)
       return output(be, outShape, out)

@@ -1,8 +1,11 @@
 // Data-movement kernels on the addon's strided copy: Transpose (permuted strides) and Tile (which
 // tf.broadcastTo also runs: repeated dims get stride 0). float32 and int32.
 import * as tf from '@tensorflow/tfjs-core'
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'
 import type { NativeAddon } from '../addon.js'
 import {
+  allocFloat32,
+  allocInt32,
   cpuBackendOf,
   cpuKernel,
   dimsScratch,
@@ -14,8 +17,8 @@ import {
   word32Values
 } from './support.js'
 
-const alloc = (dtype: string, n: number): Float32Array | Int32Array =>
-  dtype === 'int32' ? new Int32Array(n) : new Float32Array(n)
+const alloc = (be: MathBackendCPU, dtype: string, n: number): Float32Array | Int32Array =>
+  dtype === 'int32' ? allocInt32(be, n) : allocFloat32(be, n)
 
 export const transposeKernel = (addon: NativeAddon): tf.KernelConfig => {
   const fallback = cpuKernel(tf.Transpose)
@@ -36,7 +39,7 @@ export const transposeKernel = (addon: NativeAddon): tf.KernelConfig => {
         dimsScratch[1 + d] = outShape[d]
         dimsScratch[1 + r + d] = st[perm[d]]
       }
-      const out = alloc(x.dtype, xv.length)
+      const out = alloc(be, x.dtype, xv.length)
       addon.stridedCopy(xv, out, dimsScratch)
       return output(be, outShape, out, x.dtype === 'int32' ? 'int32' : 'float32')
     }
@@ -75,7 +78,7 @@ export const tileKernel = (addon: NativeAddon): tf.KernelConfig => {
         dimsScratch[1 + n + d] = strides[d]
       }
       const outShape = x.shape.map((s, d) => s * reps[d])
-      const out = alloc(x.dtype, sizeFromShape(outShape))
+      const out = alloc(be, x.dtype, sizeFromShape(outShape))
       addon.stridedCopy(xv, out, dimsScratch)
       return output(be, outShape, out, x.dtype === 'int32' ? 'int32' : 'float32')
     }

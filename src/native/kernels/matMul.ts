@@ -2,7 +2,16 @@
 // (numpy rules); a batch of A against one B folds into a single sgemm.
 import * as tf from '@tensorflow/tfjs-core'
 import type { NativeAddon } from '../addon.js'
-import { cpuBackendOf, cpuKernel, f32Values, nativeBackendName, output, sizeFromShape, stridesOf } from './support.js'
+import {
+  allocFloat32,
+  cpuBackendOf,
+  cpuKernel,
+  f32Values,
+  nativeBackendName,
+  output,
+  sizeFromShape,
+  stridesOf
+} from './support.js'
 
 const dims = new Int32Array(8)
 
@@ -60,7 +69,7 @@ export const matMulKernel = (addon: NativeAddon): tf.KernelConfig => {
       const bBatch = b.shape.slice(0, -2)
       const outBatch = tf.backend_util.assertAndGetBroadcastShape(aBatch, bBatch)
       const batch = sizeFromShape(outBatch)
-      const out = new Float32Array(batch * M * N)
+      const out = allocFloat32(be, batch * M * N)
       dims[0] = batch
       dims[1] = sizeFromShape(aBatch)
       dims[2] = sizeFromShape(bBatch)

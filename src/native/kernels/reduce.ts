@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { type NativeAddon, ReduceOp } from '../addon.js'
 import {
+  allocFloat32,
   cpuBackendOf,
   cpuKernel,
   dimsScratch,
@@ -11,6 +12,7 @@ import {
   maxRank,
   nativeBackendName,
   output,
+  recycle,
   sizeFromShape,
   stridesOf
 } from './support.js'
@@ -84,11 +86,12 @@ export const reduceKernel = (addon: NativeAddon, kernelName: string, axisAttr: s
           dimsScratch[1 + d] = x.shape[plan.perm[d]]
           dimsScratch[1 + r + d] = st[plan.perm[d]]
         }
-        src = new Float32Array(xv.length)
+        src = allocFloat32(be, xv.length)
         addon.stridedCopy(xv, src, dimsScratch)
       }
-      const out = new Float32Array(plan.outer * plan.inner)
+      const out = allocFloat32(be, plan.outer * plan.inner)
       addon.reduce(op, src, out, plan.outer, plan.reduce, plan.inner)
+      if (src !== xv) recycle(be, src)
       const outShape = keepDims
         ? x.shape.map((s, d) => (axes.includes(d) ? 1 : s))
         : x.shape.filter((_, d) => !axes.includes(d))

@@ -2,6 +2,7 @@
 // outputs, and handing a call over to the stock cpu kernel when there is no fast path.
 import * as tf from '@tensorflow/tfjs-core'
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu'
+import { NativeBackend } from '../storage.js'
 
 /** The tfjs backend name the native kernels register under. */
 export const nativeBackendName = 'native'
@@ -36,16 +37,30 @@ export const word32Values = (be: MathBackendCPU, t: tf.TensorInfo): Float32Array
   return (v instanceof Float32Array || v instanceof Int32Array) && v.length === sizeOf(t.shape) ? v : null
 }
 
-/** A fresh zeroed output of `shape`. */
-export const allocFloat32 = (shape: ReadonlyArray<number>): Float32Array => new Float32Array(sizeOf(shape))
+/**
+ * An output array of `n` elements that the kernel must fill completely: recycled from the backend's
+ * pool when it is a NativeBackend (contents unspecified), else fresh.
+ */
+export const allocFloat32 = (be: MathBackendCPU, n: number): Float32Array =>
+  be instanceof NativeBackend ? (be.alloc('float32', n) as Float32Array) : new Float32Array(n)
 
-/** Register `values` (float32 or int32, of `shape`) on the backend as a new tensor. */
+/** allocFloat32 for int32 outputs. */
+export const allocInt32 = (be: MathBackendCPU, n: number): Int32Array =>
+  be instanceof NativeBackend ? (be.alloc('int32', n) as Int32Array) : new Int32Array(n)
+
+/** Give a kernel's scratch array (from allocFloat32, never made a tensor) back to the pool. */
+export const recycle = (be: MathBackendCPU, values: Float32Array | Int32Array): void => {
+  if (be instanceof NativeBackend) be.recycle(values)
+}
+
+/** Register `values` (float32 or int32, of `shape`), just filled by the addon, as a new tensor. */
 export const output = (
   be: MathBackendCPU,
   shape: ReadonlyArray<number>,
   values: Float32Array | Int32Array,
   dtype: 'float32' | 'int32' = 'float32'
-): tf.TensorInfo => be.makeTensorInfo([...shape], dtype, values)
+): tf.TensorInfo =>
+  be instanceof NativeBackend ? be.adopt([...shape], dtype, values) : be.makeTensorInfo([...shape], dtype, values)
 
 /** The stock cpu kernel for `kernelName`: where a native kernel has no fast path, it calls this. */
 export const cpuKernel = (kernelName: string): tf.KernelFunc => {

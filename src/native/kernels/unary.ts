@@ -29,7 +29,7 @@ export const unaryKernel = (addon: NativeAddon, kernelName: string, op: UnaryOp)
       const x = args.inputs['x'] as tf.TensorInfo
       const xv = f32Values(be, x)
       if (xv === null) return fallback(args)
-      const out = allocFloat32(x.shape)
+      const out = allocFloat32(be, xv.length)
       addon.unary(op, xv, out)
       return output(be, x.shape, out)
     }
