@@ -39,12 +39,13 @@ afterAll(() => made.forEach((e) => e.dispose()))
 
 /** Index of the torso height in qpos, and whether the model integrates with RK4 (exact for free fall). */
 /** `floor`: the value of qpos[zIndex] at which the torso's origin would touch the ground. */
-const cases: ReadonlyArray<{ robot: RobotName; spec: EnvSpec<unknown>; zIndex: number; rk4: boolean; floor: number }> = [
-  { robot: 'halfcheetah', spec: envSpecs['halfcheetah-dir'] as EnvSpec<unknown>, zIndex: 1, rk4: false, floor: -0.7 },
-  { robot: 'ant', spec: envSpecs['ant-dir'] as EnvSpec<unknown>, zIndex: 2, rk4: true, floor: 0 },
-  { robot: 'walker2d', spec: envSpecs['walker-dir'] as EnvSpec<unknown>, zIndex: 1, rk4: true, floor: 0 },
-  { robot: 'humanoid', spec: envSpecs['humanoid-dir'] as EnvSpec<unknown>, zIndex: 2, rk4: true, floor: 0 }
-]
+const cases: ReadonlyArray<{ robot: RobotName; spec: EnvSpec<unknown>; zIndex: number; rk4: boolean; floor: number }> =
+  [
+    { robot: 'halfcheetah', spec: envSpecs['halfcheetah-dir'] as EnvSpec<unknown>, zIndex: 1, rk4: false, floor: -0.7 },
+    { robot: 'ant', spec: envSpecs['ant-dir'] as EnvSpec<unknown>, zIndex: 2, rk4: true, floor: 0 },
+    { robot: 'walker2d', spec: envSpecs['walker-dir'] as EnvSpec<unknown>, zIndex: 1, rk4: true, floor: 0 },
+    { robot: 'humanoid', spec: envSpecs['humanoid-dir'] as EnvSpec<unknown>, zIndex: 2, rk4: true, floor: 0 }
+  ]
 
 describe('envs/physics', () => {
   describe('free fall', () => {
