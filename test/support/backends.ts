@@ -1,5 +1,13 @@
-// The backends every backend-parameterised test runs on.
+/**
+ * The tfjs backends a backend-parametrised test suite should run on in this process: `cpu` and
+ * `wasm` always, plus `native` when its OpenBLAS addon is built, enabled (TMAML_NATIVE is not 0) and
+ * passed its self-check. A suite iterates over the list and calls `initBackendOrThrow(b)` for each.
+ *
+ * @example
+ * for (const b of await availableBackends()) describe(b, () => { ... })
+ */
 import type { BackendChoice } from '../../src/graph/backend.js'
+import { nativeStatus } from '../../src/native/index.js'
 
-/** cpu and wasm always; further backends are added here when they are available on this machine. */
-export const availableBackends = async (): Promise<ReadonlyArray<BackendChoice>> => ['cpu', 'wasm']
+export const availableBackends = async (): Promise<ReadonlyArray<BackendChoice>> =>
+  nativeStatus().active ? ['cpu', 'wasm', 'native'] : ['cpu', 'wasm']
