@@ -81,7 +81,7 @@ interface Observed {
  */
 const observeStep = async <T>(
   spec: EnvSpec<T>,
-  task: T,
+  task: NoInfer<T>,
   action: ReadonlyArray<number>,
   warm: number,
   still = false,
@@ -200,7 +200,7 @@ describe('envs/rewards', () => {
 
   describe('the task changes the reward as specified (same physics, two tasks)', () => {
     /** Two envs with identical starts and actions, different tasks: rewards per env after `steps` steps. */
-    const twin = async <T>(spec: EnvSpec<T>, tasks: readonly [T, T], action: ReadonlyArray<number>, steps = 4) => {
+    const twin = async <T>(spec: EnvSpec<T>, tasks: readonly [NoInfer<T>, NoInfer<T>], action: ReadonlyArray<number>, steps = 4) => {
       const env = await makeEnv(spec, { n: 2, tasks, autoReset: 'manual' })
       try {
         must(env.reset([21, 21]))

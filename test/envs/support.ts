@@ -20,7 +20,7 @@ export const mustFail = <A>(e: E.Either<TmamlError, A>): TmamlError => {
 export const text = (e: TmamlError): string => formatError(e)
 
 /** Create an env or fail the test. */
-export const makeEnv = async <T>(spec: EnvSpec<T>, options: VecEnvOptions<T>): Promise<VecEnv<T>> =>
+export const makeEnv = async <T>(spec: EnvSpec<T>, options: VecEnvOptions<NoInfer<T>>): Promise<VecEnv<T>> =>
   must(await spec.make(options))
 
 /** One step or fail. */
