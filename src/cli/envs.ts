@@ -59,7 +59,9 @@ const listCommand = (argv: ReadonlyArray<string>): number => {
     return 0
   }
   const w = Math.max(...rows.map((r) => r.id.length))
-  console.log(`${'id'.padEnd(w)}  ${'obs'.padStart(4)}  ${'act'.padStart(3)}  ${'horizon'.padStart(7)}  tasks and reward`)
+  console.log(
+    `${'id'.padEnd(w)}  ${'obs'.padStart(4)}  ${'act'.padStart(3)}  ${'horizon'.padStart(7)}  tasks and reward`
+  )
   for (const r of rows)
     console.log(
       `${r.id.padEnd(w)}  ${String(r.obsDim).padStart(4)}  ${String(r.actDim).padStart(3)}  ${String(r.horizon).padStart(7)}  ${r.description}`
@@ -134,7 +136,9 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
       console.log(help)
       return 0
     default:
-      console.error(`tmaml envs: ${sub === undefined ? 'missing sub-command' : `unknown sub-command '${sub}'`}\n\n${help}`)
+      console.error(
+        `tmaml envs: ${sub === undefined ? 'missing sub-command' : `unknown sub-command '${sub}'`}\n\n${help}`
+      )
       return 2
   }
 }

@@ -142,7 +142,10 @@ export const compileModel = (mj: Mujoco, name: string, xml: string): E.Either<Tm
     const m: MjModel | null | undefined = mj.MjModel.loadFromXML(path)
     if (m === null || m === undefined)
       return E.left(
-        invalidInput(`envs: model '${name}'`, 'the MJCF failed to compile (MuJoCo returned no model): is it an MJCF document?')
+        invalidInput(
+          `envs: model '${name}'`,
+          'the MJCF failed to compile (MuJoCo returned no model): is it an MJCF document?'
+        )
       )
     return E.right(m)
   } catch (e) {

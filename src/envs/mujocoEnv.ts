@@ -105,7 +105,10 @@ export const makeMujocoCore = <T>(mj: Mujoco, robot: Robot, n: number): E.Either
   if (m.nq !== robot.nq || m.nv !== robot.nv || m.nu !== robot.nu || m.nbody !== robot.nbody) {
     release()
     return E.left(
-      invalidInput(where, `compiled to ${sizes}, expected nq=${robot.nq} nv=${robot.nv} nu=${robot.nu} nbody=${robot.nbody}`)
+      invalidInput(
+        where,
+        `compiled to ${sizes}, expected nq=${robot.nq} nv=${robot.nv} nu=${robot.nu} nbody=${robot.nbody}`
+      )
     )
   }
 

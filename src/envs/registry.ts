@@ -420,14 +420,18 @@ export const envIds: ReadonlyArray<EnvId> = [
 export const isEnvId = (s: string): s is EnvId => (envIds as ReadonlyArray<string>).includes(s)
 
 const eraseCodec = <T>(codec: t.Type<T, unknown, unknown>): t.Type<unknown, unknown, unknown> =>
-  new t.Type<unknown, unknown, unknown>(codec.name, codec.is, codec.validate, (u) => (codec.is(u) ? codec.encode(u) : u))
+  new t.Type<unknown, unknown, unknown>(codec.name, codec.is, codec.validate, (u) =>
+    codec.is(u) ? codec.encode(u) : u
+  )
 
 const eraseEnv = <T>(env: VecEnv<T>, isTask: (u: unknown) => u is T): VecEnv<unknown> => ({
   ...env,
   setTasks: (tasks) => {
     const bad = tasks.findIndex((x) => !isTask(x))
     if (bad >= 0)
-      return E.left(invalidInput(`${env.id}.setTasks`, `task ${bad} is not a valid task: ${JSON.stringify(tasks[bad])}`))
+      return E.left(
+        invalidInput(`${env.id}.setTasks`, `task ${bad} is not a valid task: ${JSON.stringify(tasks[bad])}`)
+      )
     return env.setTasks(tasks.filter(isTask))
   }
 })
@@ -446,7 +450,9 @@ export const eraseSpec = <T>(spec: EnvSpec<T>): EnvSpec<unknown> => {
       if (tasks !== undefined) {
         const bad = tasks.findIndex((x) => !isTask(x))
         if (bad >= 0)
-          return E.left(invalidInput(`${spec.id}.make`, `task ${bad} is not a valid task: ${JSON.stringify(tasks[bad])}`))
+          return E.left(
+            invalidInput(`${spec.id}.make`, `task ${bad} is not a valid task: ${JSON.stringify(tasks[bad])}`)
+          )
       }
       const made = await spec.make({ ...options, tasks: tasks?.filter(isTask) })
       return E.map((env: VecEnv<T>) => eraseEnv(env, isTask))(made)
@@ -458,7 +464,6 @@ const erased = <K extends EnvId>(id: K): EnvSpec<unknown> => eraseSpec<EnvTasks[
 
 /** The spec registered under `id` (any string, e.g. from the command line), or an error listing the ids. */
 export const getEnvSpec = (id: string): E.Either<TmamlError, EnvSpec<unknown>> => {
-  if (!isEnvId(id))
-    return E.left(invalidInput('envs', `unknown environment '${id}'; known: ${envIds.join(', ')}`))
+  if (!isEnvId(id)) return E.left(invalidInput('envs', `unknown environment '${id}'; known: ${envIds.join(', ')}`))
   return E.right(erased(id))
 }

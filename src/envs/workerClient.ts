@@ -67,7 +67,9 @@ export const startEnvWorker = (scriptPath?: string): E.Either<TmamlError, EnvWor
   try {
     worker = new Worker(path.right)
   } catch (e) {
-    return E.left(resourceError('envs worker', `cannot start ${path.right}: ${e instanceof Error ? e.message : String(e)}`))
+    return E.left(
+      resourceError('envs worker', `cannot start ${path.right}: ${e instanceof Error ? e.message : String(e)}`)
+    )
   }
   const pending = new Map<number, Pending>()
   let nextId = 0
@@ -102,13 +104,9 @@ export const startEnvWorker = (scriptPath?: string): E.Either<TmamlError, EnvWor
   }
 
   return E.right({
-    trajectory: (req) =>
-      send((id) => ({ kind: 'trajectory', id, ...req, tasks: [...req.tasks] }), TrajectoryResult),
+    trajectory: (req) => send((id) => ({ kind: 'trajectory', id, ...req, tasks: [...req.tasks] }), TrajectoryResult),
     time: (req, sync) =>
-      send(
-        (id) => ({ kind: 'time', id, ...req, barrier: sync?.barrier, parties: sync?.parties ?? 1 }),
-        TimingResult
-      ),
+      send((id) => ({ kind: 'time', id, ...req, barrier: sync?.barrier, parties: sync?.parties ?? 1 }), TimingResult),
     terminate: async () => {
       await worker.terminate()
     }

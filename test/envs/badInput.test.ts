@@ -116,7 +116,13 @@ describe('envs/VecEnv input checks', () => {
       opened.push(tab)
       const big = envSpecs['tabular-mdp'].sampleTasks(rngAt(0), 1)[0]
       expect(
-        text(mustFail(tab.setTasks([{ ...big, nStates: 4, initial: [1, 0, 0, 0], transition: Array(32).fill(0.25), reward: Array(8).fill(0) }])))
+        text(
+          mustFail(
+            tab.setTasks([
+              { ...big, nStates: 4, initial: [1, 0, 0, 0], transition: Array(32).fill(0.25), reward: Array(8).fill(0) }
+            ])
+          )
+        )
       ).toContain('4 states x 2 actions, this env 3 x 2')
     })
 

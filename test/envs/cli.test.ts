@@ -13,7 +13,13 @@ describe('tmaml envs', () => {
   it('list --json gives every environment with its sizes, horizon and task description', () => {
     const r = tmaml(['envs', 'list', '--json'])
     expect(r.status).toBe(0)
-    const rows = JSON.parse(r.stdout) as Array<{ id: string; obsDim: number; actDim: number; horizon: number; description: string }>
+    const rows = JSON.parse(r.stdout) as Array<{
+      id: string
+      obsDim: number
+      actDim: number
+      horizon: number
+      description: string
+    }>
     expect(rows).toHaveLength(13)
     const ant = rows.find((x) => x.id === 'ant-goal')
     expect(ant).toMatchObject({ obsDim: 111, actDim: 8, horizon: 200 })
@@ -41,7 +47,18 @@ describe('tmaml envs', () => {
   })
 
   it('bench --json measures one thread and 1 and 2 workers, with progress on stderr', () => {
-    const r = tmaml(['envs', 'bench', '--json', '--steps', '300', '--env', 'point2d', '--env', 'swimmer', '--skip-native'])
+    const r = tmaml([
+      'envs',
+      'bench',
+      '--json',
+      '--steps',
+      '300',
+      '--env',
+      'point2d',
+      '--env',
+      'swimmer',
+      '--skip-native'
+    ])
     expect(r.status).toBe(0)
     const rows = JSON.parse(r.stdout) as Array<{
       env: string

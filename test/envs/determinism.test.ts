@@ -15,7 +15,9 @@ const request = (envId: keyof typeof envSpecs, n: number, steps: number, seed: n
   const discrete = spec.discreteActions
   // Actions beyond the bounds too, so that clipping is part of what must agree.
   const actions = Float32Array.from({ length: steps * n * spec.actDim }, (_, k) =>
-    discrete !== undefined ? rng.int(discrete) : 1.3 * rng.uniform(spec.actionLow[k % spec.actDim], spec.actionHigh[k % spec.actDim])
+    discrete !== undefined
+      ? rng.int(discrete)
+      : 1.3 * rng.uniform(spec.actionLow[k % spec.actDim], spec.actionHigh[k % spec.actDim])
   )
   return { envId, n, tasks: [...spec.sampleTasks(rngAt(seed, 'tasks'), n)], seed, steps, actions }
 }

@@ -91,7 +91,10 @@ const observeStep = async <T>(
   try {
     must(env.reset(seed))
     for (let t = 0; t < warm; t++) {
-      const res = stepOk(env, Array.from({ length: env.actDim }, (_, k) => (still ? 0 : 0.5 * Math.sin(t + k))))
+      const res = stepOk(
+        env,
+        Array.from({ length: env.actDim }, (_, k) => (still ? 0 : 0.5 * Math.sin(t + k)))
+      )
       if (res.done[0] === 1) throw new Error(`the warm-up ended the episode at step ${t}`)
     }
     const s0 = must(env.getState(0))
@@ -200,7 +203,12 @@ describe('envs/rewards', () => {
 
   describe('the task changes the reward as specified (same physics, two tasks)', () => {
     /** Two envs with identical starts and actions, different tasks: rewards per env after `steps` steps. */
-    const twin = async <T>(spec: EnvSpec<T>, tasks: readonly [NoInfer<T>, NoInfer<T>], action: ReadonlyArray<number>, steps = 4) => {
+    const twin = async <T>(
+      spec: EnvSpec<T>,
+      tasks: readonly [NoInfer<T>, NoInfer<T>],
+      action: ReadonlyArray<number>,
+      steps = 4
+    ) => {
       const env = await makeEnv(spec, { n: 2, tasks, autoReset: 'manual' })
       try {
         must(env.reset([21, 21]))

@@ -85,7 +85,8 @@ describe('envs/small', () => {
 
     it('tabularExpectedReturn equals the Monte-Carlo mean return of the env (z-test, 20000 episodes)', async () => {
       const horizon = 4
-      const policy = (t: number, s: number): number[] => [0.3 + 0.1 * s, 0.7 - 0.1 * s].map((p) => (t % 2 === 0 ? p : 1 - p))
+      const policy = (t: number, s: number): number[] =>
+        [0.3 + 0.1 * s, 0.7 - 0.1 * s].map((p) => (t % 2 === 0 ? p : 1 - p))
       const exact = tabularExpectedReturn(task, horizon, policy)
       const n = 20000
       const spec = tabularMdpSpec({ nStates: 3, nActions: 2, horizon })

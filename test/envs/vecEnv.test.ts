@@ -27,7 +27,8 @@ describe('envs/VecEnv', () => {
         const res = stepOk(env, new Float32Array(24))
         expect(res.obs).toHaveLength(333)
         expect(res.finalObs).toHaveLength(333)
-        for (const a of [res.reward, res.done, res.terminated, res.truncated, res.diverged, res.active]) expect(a).toHaveLength(3)
+        for (const a of [res.reward, res.done, res.terminated, res.truncated, res.diverged, res.active])
+          expect(a).toHaveLength(3)
         // The task is not in the observation, nor is the torso's x and y: obs[0] is the height qpos[2].
         expect(res.obs[0]).toBeCloseTo(must(env.getState(0))[2], 6)
         res.obs[0] = 1234 // the caller owns it
@@ -40,7 +41,11 @@ describe('envs/VecEnv', () => {
 
   describe('auto-reset', () => {
     it("'auto': an env reaching the horizon reports truncated, finalObs holds its last obs, obs the new start", async () => {
-      const env = await makeEnv(envSpecs.point2d, { n: 2, horizon: 3, tasks: [{ goal: [0.4, 0.4] }, { goal: [0.4, 0.4] }] })
+      const env = await makeEnv(envSpecs.point2d, {
+        n: 2,
+        horizon: 3,
+        tasks: [{ goal: [0.4, 0.4] }, { goal: [0.4, 0.4] }]
+      })
       must(env.reset(0))
       let res = stepOk(env, [0.1, 0.1, 0.05, 0])
       res = stepOk(env, [0.1, 0.1, 0.05, 0])
