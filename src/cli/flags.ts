@@ -49,3 +49,51 @@ export const parseFlags = (
   }
   return E.right(r.right.values)
 }
+
+/**
+ * Read an integer flag: absent -> the default; otherwise it must be an integer in [min, max].
+ * The error names the flag, the value and what was expected.
+ */
+export const intFlag = (
+  name: string,
+  value: unknown,
+  dflt: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER
+): E.Either<string, number> => {
+  if (value === undefined) return E.right(dflt)
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN
+  return Number.isSafeInteger(n) && n >= min && n <= max
+    ? E.right(n)
+    : E.left(
+        `--${name}: got '${String(value)}', expected an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any' : max}`
+      )
+}
+
+/** Read a number flag in [min, max]. */
+export const numberFlag = (
+  name: string,
+  value: unknown,
+  dflt: number,
+  min: number,
+  max: number
+): E.Either<string, number> => {
+  if (value === undefined) return E.right(dflt)
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN
+  return Number.isFinite(n) && n >= min && n <= max
+    ? E.right(n)
+    : E.left(`--${name}: got '${String(value)}', expected a number from ${min} to ${max}`)
+}
+
+/** Read a flag that must be one of `choices`. */
+export const choiceFlag = <A extends string>(
+  name: string,
+  value: unknown,
+  dflt: A,
+  choices: ReadonlyArray<A>
+): E.Either<string, A> =>
+  value === undefined
+    ? E.right(dflt)
+    : choices.includes(value as A)
+      ? E.right(value as A)
+      : E.left(`--${name}: got '${String(value)}', expected one of ${choices.join(', ')}`)

@@ -15,6 +15,10 @@ interface Command {
 }
 
 const commands: Readonly<Record<string, Command>> = {
+  estimators: {
+    summary: 'list the estimators; check which are unbiased against exact gradients of tabular MDPs',
+    load: () => import('./estimators.js')
+  },
   doctor: {
     summary: 'report Node, the tfjs backend in use, and self-check 2nd/3rd-order derivatives',
     load: () => import('./doctor.js')

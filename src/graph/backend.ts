@@ -21,7 +21,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
 import { nativeStatus, noteNativeFallback } from '../native/index.js'
-import { registerWasmSegmentSum, registerStopGradientKernel } from './kernels/kernels.js'
+import { registerSegmentSum, registerStopGradientKernel } from './kernels/kernels.js'
 import { registerGradients } from './kernels/registerAll.js'
 
 /** The backends a user can ask for. */
@@ -116,7 +116,7 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
   if (tf.findBackendFactory(name) === null) {
     return E.left(resourceError(`backend '${choice}'`, `tfjs has no backend named '${name}' registered`))
   }
-  if (name === 'wasm') registerWasmSegmentSum()
+  registerSegmentSum(name)
   installGradientLayer()
   // Silences tfjs's console advertisement for tfjs-node; tmaml reports the backend itself.
   tf.enableProdMode()

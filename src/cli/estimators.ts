@@ -1,0 +1,214 @@
+/**
+ * `tmaml estimators list [--json]` and
+ * `tmaml estimators check [--json] [--samples N] [--seed S] [--mdps M] [--baseline value|poor|none]
+ *                         [--estimator a,b] [--module file.js] [--exact] [--backend b]`
+ *
+ * check: for each estimator, on random tabular MDPs with exact ground truth, the z-scores of the
+ * Monte-Carlo mean of its gradient, Hessian-vector product and MAML meta-gradient, a verdict per
+ * order, and the Monte-Carlo variance. Exit code 1 when a verdict contradicts an estimator's claim.
+ */
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import * as E from 'fp-ts/lib/Either.js'
+import { decodeWith, formatError } from '../base/errors.js'
+import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
+import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estimators/check.js'
+import { EstimatorCodec } from '../estimators/codec.js'
+import type { Estimator } from '../estimators/estimator.js'
+import { choiceFlag, intFlag, parseFlagsWithPositionals } from './flags.js'
+
+const help = `usage: tmaml estimators list [--json]
+       tmaml estimators check [options]
+
+check options:
+  --samples N        independent estimates per estimator, order and MDP (default ${defaultCheckConfig.samples})
+  --seed S           seed of the MDPs and samples (default ${defaultCheckConfig.seed})
+  --mdps M           number of random MDPs (default ${defaultCheckConfig.mdps})
+  --baseline B       value (exact value function, default) | poor | none
+  --estimator a,b    only these estimators (names from 'tmaml estimators list', e.g. loaded-dice(0.5))
+  --module file.js   also check the estimators a module exports (default, estimator or estimators)
+  --exact            also report the exact bias, by enumerating trajectories
+  --json             print [{estimator, order, maxAbsZ, unbiased, variance, ...}]
+  --backend B        wasm | cpu | tensorflow | tensorflow-gpu (default: TMAML_BACKEND or wasm)
+
+Exit code: 0 when every verdict agrees with the estimator's declared claims, 1 otherwise, 2 bad usage.`
+
+const loadModule = async (path: string): Promise<E.Either<string, ReadonlyArray<Estimator>>> => {
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>
+  } catch (err) {
+    return E.left(`--module: cannot import '${path}': ${err instanceof Error ? err.message : String(err)}`)
+  }
+  const candidates: Array<[string, unknown]> = [
+    ...(mod['default'] !== undefined ? [['default', mod['default']] as [string, unknown]] : []),
+    ...(mod['estimator'] !== undefined ? [['estimator', mod['estimator']] as [string, unknown]] : []),
+    ...(Array.isArray(mod['estimators'])
+      ? (mod['estimators'] as unknown[]).map((e, i): [string, unknown] => [`estimators.${i}`, e])
+      : [])
+  ]
+  if (candidates.length === 0)
+    return E.left(
+      `--module: '${path}' exports no estimator; export 'estimator', 'estimators' (an array) or a default built with estimator()`
+    )
+  const out: Estimator[] = []
+  for (const [name, value] of candidates) {
+    const r = decodeWith(EstimatorCodec, `estimator '${name}' of ${path}`)(value)
+    if (E.isLeft(r)) return E.left(formatError(r.left))
+    out.push(r.right)
+  }
+  return E.right(out)
+}
+
+const list = (json: boolean): number => {
+  if (json) {
+    console.log(
+      JSON.stringify(
+        builtinEstimators.map((e) => ({ name: e.name, formula: e.formula, bias: e.bias, unbiased: e.unbiased })),
+        null,
+        2
+      )
+    )
+    return 0
+  }
+  for (const e of builtinEstimators) {
+    const claims = (['grad', 'hvp', 'meta'] as const)
+      .map((o) => `${o}:${e.unbiased[o] ? 'unbiased' : 'biased'}`)
+      .join(' ')
+    console.log(`${e.name}\n  surrogate: ${e.formula}\n  claims:    ${claims}\n  bias:      ${e.bias}\n`)
+  }
+  return 0
+}
+
+const table = (rs: ReadonlyArray<CheckResult>): string => {
+  const rows = rs.map((r) => [
+    r.estimator,
+    r.order,
+    Number.isFinite(r.maxAbsZ) ? r.maxAbsZ.toFixed(2) : 'inf',
+    r.threshold.toFixed(2),
+    r.unbiased ? 'unbiased' : 'BIASED',
+    r.claimed ? 'unbiased' : 'biased',
+    r.variance.toPrecision(3),
+    r.exactMaxAbsBias === null ? '' : r.exactMaxAbsBias.toExponential(1)
+  ])
+  const head = ['estimator', 'order', 'max|z|', 'threshold', 'verdict', 'claimed', 'variance', 'exact bias']
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const fmt = (r: ReadonlyArray<string>) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
+  return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n')
+}
+
+const check = async (values: Readonly<Record<string, unknown>>): Promise<number> => {
+  const parsed = {
+    samples: intFlag('samples', values['samples'], defaultCheckConfig.samples, 2, 10_000_000),
+    seed: intFlag('seed', values['seed'], defaultCheckConfig.seed, 0),
+    mdps: intFlag('mdps', values['mdps'], defaultCheckConfig.mdps, 1, 100),
+    baseline: choiceFlag('baseline', values['baseline'], defaultCheckConfig.baseline, [
+      'value',
+      'poor',
+      'none'
+    ] as const)
+  }
+  for (const v of Object.values(parsed))
+    if (E.isLeft(v)) {
+      console.error(`${v.left}\n\n${help}`)
+      return 2
+    }
+  const get = <A>(e: E.Either<string, A>): A => (e as E.Right<A>).right
+  let estimators: Estimator[] = [...builtinEstimators]
+  if (typeof values['estimator'] === 'string') {
+    const names = values['estimator'].split(',').map((s) => s.trim())
+    const found = names.map((n) => [n, estimatorByName(n)] as const)
+    const unknown = found.filter(([, e]) => e === undefined).map(([n]) => n)
+    if (unknown.length > 0) {
+      console.error(`--estimator: unknown ${unknown.map((u) => `'${u}'`).join(', ')}; see 'tmaml estimators list'`)
+      return 2
+    }
+    estimators = found.map(([, e]) => e as Estimator)
+  }
+  if (typeof values['module'] === 'string') {
+    const user = await loadModule(values['module'])
+    if (E.isLeft(user)) {
+      console.error(user.left)
+      return 2
+    }
+    estimators = typeof values['estimator'] === 'string' ? [...estimators, ...user.right] : [...user.right]
+  }
+  const choice = resolveBackendChoice(values['backend'] as string | undefined, process.env)
+  const info = E.isRight(choice) ? await initBackend(choice.right) : choice
+  if (E.isLeft(info)) {
+    console.error(formatError(info.left))
+    return 1
+  }
+  const total = estimators.length * 3
+  let done = 0
+  const started = Date.now()
+  process.stderr.write(
+    `backend ${info.right.active}; ${estimators.length} estimator(s) x 3 orders x ${get(parsed.mdps)} MDP(s), ${get(parsed.samples)} samples each\n`
+  )
+  const results = checkEstimators(
+    estimators,
+    {
+      samples: get(parsed.samples),
+      seed: get(parsed.seed),
+      mdps: get(parsed.mdps),
+      baseline: get(parsed.baseline),
+      exact: values['exact'] === true
+    },
+    (msg) => {
+      done += 1
+      const elapsed = (Date.now() - started) / 1000
+      const eta = done > 1 ? ((elapsed / (done - 1)) * (total - done + 1)).toFixed(0) : '?'
+      if (process.stderr.isTTY)
+        process.stderr.write(`\r[${done}/${total}] ${msg.padEnd(28)} elapsed ${elapsed.toFixed(0)}s, eta ${eta}s   `)
+      else process.stderr.write(`[${done}/${total}] ${msg}\n`)
+    }
+  )
+  if (process.stderr.isTTY) process.stderr.write('\n')
+  if (values['json'] === true) console.log(JSON.stringify(results, null, 2))
+  else {
+    console.log(table(results))
+    console.log(
+      `\nz-test: |z| of the Monte-Carlo mean vs the exact value, Bonferroni over coordinates and MDPs (false-alarm rate ${defaultCheckConfig.falseAlarm}); variance: mean per-coordinate variance of one estimate (${defaultCheckConfig.groupSize} trajectories).`
+    )
+  }
+  const contradictions = results.filter((r) => r.unbiased !== r.claimed)
+  if (contradictions.length > 0) {
+    process.stderr.write(
+      `verdicts contradicting claims: ${contradictions.map((r) => `${r.estimator}/${r.order}`).join(', ')}\n`
+    )
+    return 1
+  }
+  return 0
+}
+
+export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const r = parseFlagsWithPositionals(
+    argv,
+    {
+      json: { type: 'boolean' },
+      samples: { type: 'string' },
+      seed: { type: 'string' },
+      mdps: { type: 'string' },
+      baseline: { type: 'string' },
+      estimator: { type: 'string' },
+      module: { type: 'string' },
+      exact: { type: 'boolean' },
+      backend: { type: 'string' }
+    },
+    help
+  )
+  if (E.isLeft(r)) return r.left
+  const [sub, ...extra] = r.right.positionals
+  if (extra.length > 0 || (sub !== 'list' && sub !== 'check')) {
+    console.error(
+      `${sub === undefined ? 'missing sub-command' : `unknown sub-command '${[sub, ...extra].join(' ')}'`}\n\n${help}`
+    )
+    return 2
+  }
+  return sub === 'list' ? list(r.right.values['json'] === true) : check(r.right.values)
+}

@@ -1,0 +1,34 @@
+/**
+ * tmaml-ts: unbiased, low-variance meta-reinforcement-learning gradients.
+ *
+ * The public API, by layer. Importing this module does not start a tfjs backend; call
+ * `initBackend` (or `initBackendOrThrow`) first.
+ *
+ * @packageDocumentation
+ */
+
+// base
+export * from './base/rng.js'
+export * from './base/errors.js'
+
+// graph: backends, the gradient layer, autodiff helpers, stochastic computation graphs
+export * from './graph/backend.js'
+export * from './graph/ops.js'
+export * from './graph/autodiff.js'
+export * from './graph/nn.js'
+export * from './graph/distributions.js'
+export * from './graph/derivativeCheck.js'
+export * from './graph/nodes.js'
+export * from './graph/graph.js'
+export * from './graph/terms.js'
+export * from './graph/interpret.js'
+
+// estimators
+export * from './estimators/estimator.js'
+export * from './estimators/builtins.js'
+export * from './estimators/maml.js'
+export * from './estimators/check.js'
+export * from './estimators/codec.js'
+export * from './estimators/statistics.js'
+export * from './estimators/groundTruth/tabularMdp.js'
+export * from './estimators/groundTruth/problem.js'
