@@ -97,9 +97,10 @@ export const nativeDisabledByEnv = (env: Readonly<Record<string, string | undefi
   ['0', 'false', 'off', 'no'].includes((env['TMAML_NATIVE'] ?? '').trim().toLowerCase())
 
 const computeStatus = (): NativeStatus => {
-  const built = existsSync(addonPath)
+  const path = process.env['TMAML_NATIVE_ADDON'] ?? addonPath
+  const built = existsSync(path)
   if (nativeDisabledByEnv()) return { built, active: false, reason: 'disabled by TMAML_NATIVE=0' }
-  const loaded = loadAddon()
+  const loaded = loadAddon(path)
   if (loaded._tag !== 'Loaded') return { built, active: false, reason: loaded.reason }
   const { blas, simd } = loaded.addon.info()
   // Register the kernels under a scratch name first, so a failed check leaves no 'native' behind.
@@ -113,9 +114,9 @@ const computeStatus = (): NativeStatus => {
 }
 
 /**
- * The native backend's status. The first call loads the addon (unless TMAML_NATIVE=0), runs the
- * self-check and, if it passes, registers the `native` tfjs backend; later calls return the same
- * value. Never throws.
+ * The native backend's status. The first call loads the addon (unless TMAML_NATIVE=0; from
+ * TMAML_NATIVE_ADDON if set, else the node-gyp build in src/native/build), runs the self-check and,
+ * if it passes, registers the `native` tfjs backend; later calls return the same value. Never throws.
  *
  * @category status
  * @since 0.1.0
