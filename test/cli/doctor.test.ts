@@ -8,7 +8,11 @@ describe('tmaml doctor', () => {
   it('reports the backend and passing higher-order checks as JSON, exit code 0', () => {
     const r = tmaml(['doctor', '--json', '--backend', 'wasm'])
     expect(r.status).toBe(0)
-    const report = JSON.parse(r.stdout) as { backend: string; higherOrderOk: boolean; checks: Array<{ ok: boolean; order: number }> }
+    const report = JSON.parse(r.stdout) as {
+      backend: string
+      higherOrderOk: boolean
+      checks: Array<{ ok: boolean; order: number }>
+    }
     expect(report.backend).toBe('wasm')
     expect(report.higherOrderOk).toBe(true)
     expect(report.checks.some((c) => c.order === 3)).toBe(true)

@@ -72,7 +72,8 @@ const problem = () => {
   const inner: Objective = (p) => tf.tidy(() => tf.sum(tf.mul(tf.exp(logp(p)), rew)) as tf.Scalar)
   const outer: Objective = (p) =>
     tf.tidy(
-      () => tf.add(tf.sum(tf.mul(tf.exp(logp(p)), tf.reverse(rew))), tf.mul(tf.sum(tf.square(p['W1'])), -0.1)) as tf.Scalar
+      () =>
+        tf.add(tf.sum(tf.mul(tf.exp(logp(p)), tf.reverse(rew))), tf.mul(tf.sum(tf.square(p['W1'])), -0.1)) as tf.Scalar
     )
   return { inner, outer, dispose: () => tf.dispose([obs, acts, rew]) }
 }

@@ -29,7 +29,9 @@ describe.each(backends)('unsortedSegmentSum on %s', (backend) => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 0, max: 1000 }),
         (n, cols, numSegments, seed) => {
-          const x = Array.from({ length: n }, (_, i) => Array.from({ length: cols }, (_, j) => ((i * 7 + j * 3 + seed) % 11) - 5))
+          const x = Array.from({ length: n }, (_, i) =>
+            Array.from({ length: cols }, (_, j) => ((i * 7 + j * 3 + seed) % 11) - 5)
+          )
           const ids = Array.from({ length: n }, (_, i) => ((i * 5 + seed) % (numSegments + 2)) - 1)
           const got = tf.unsortedSegmentSum(tf.tensor2d(x), tf.tensor1d(ids, 'int32'), numSegments).arraySync()
           expect(got).toEqual(naive(x, ids, numSegments))
@@ -41,7 +43,10 @@ describe.each(backends)('unsortedSegmentSum on %s', (backend) => {
 
   it('handles a gather gradient from a table of 10^5 rows in linear time and memory', () => {
     const table = tf.zeros([100_000])
-    const idx = tf.tensor1d(Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 100_000), 'int32')
+    const idx = tf.tensor1d(
+      Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 100_000),
+      'int32'
+    )
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, idx)))(table)
     expect(tf.sum(g).dataSync()[0]).toBe(100_000)
   })
