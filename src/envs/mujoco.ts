@@ -49,13 +49,32 @@ let modulePromise: Promise<Mujoco> | undefined
 
 /**
  * The MuJoCo module of this thread, loaded on first use. Every call returns the same promise, so all
- * environments of a thread share one wasm heap (and a worker thread has its own).
+ * environments of a thread share one wasm heap (and a worker thread has its own). A failed load is
+ * forgotten, so that a later call tries again.
  */
 export const getMujoco = (): Promise<Mujoco> => {
   if (modulePromise === undefined) {
-    modulePromise = import('mujoco-js').then((m) => m.default({ print: capture, printErr: capture }))
+    const loading = import('mujoco-js').then((m) => m.default({ print: capture, printErr: capture }))
+    modulePromise = loading
+    loading.catch(() => {
+      if (modulePromise === loading) modulePromise = undefined
+    })
   }
   return modulePromise
+}
+
+/** `getMujoco` as a value: a load failure (missing package, no WebAssembly) becomes a `ResourceError`. */
+export const loadMujoco = async (): Promise<E.Either<TmamlError, Mujoco>> => {
+  try {
+    return E.right(await getMujoco())
+  } catch (e) {
+    return E.left(
+      resourceError(
+        'envs: mujoco-js',
+        `cannot load the MuJoCo WebAssembly module: ${e instanceof Error ? e.message : String(e)}`
+      )
+    )
+  }
 }
 
 /**

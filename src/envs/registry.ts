@@ -17,7 +17,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { invalidInput, type TmamlError } from '../base/errors.js'
 import type { Rng } from '../base/rng.js'
-import { getMujoco } from './mujoco.js'
+import { loadMujoco } from './mujoco.js'
 import { makeMujocoCore } from './mujocoEnv.js'
 import {
   makePoint1dCore,
@@ -145,7 +145,10 @@ export const mujocoSpec = <T>(robot: Robot, family: Family<Readings, T>): EnvSpe
       discreteActions: undefined,
       dt: robot.timestep * robot.frameSkip
     },
-    async (n) => makeMujocoCore<T>(await getMujoco(), robot, n)
+    async (n) => {
+      const mj = await loadMujoco()
+      return E.isLeft(mj) ? mj : makeMujocoCore<T>(mj.right, robot, n)
+    }
   )
 
 const family = <R, T>(

@@ -124,7 +124,10 @@ export interface VecEnv<T> {
   readonly setTasks: (tasks: ReadonlyArray<T>) => E.Either<TmamlError, void>
   /** Reset all envs (their streams are kept for later auto-resets); returns the observations `[n * obsDim]`. */
   readonly reset: (init: ResetInit) => E.Either<TmamlError, Float32Array>
-  /** Reset env `i` alone; returns its observation `[obsDim]`. */
+  /**
+   * Reset env `i` alone (and un-freeze it); returns its observation `[obsDim]`. Envs that were never
+   * reset are idle: `step` reports them as finished (`active = 0`, `done = 1`).
+   */
   readonly resetEnv: (i: number, init: Rng | number) => E.Either<TmamlError, Float32Array>
   /** Step all envs with `actions` `[n * actDim]` (finite numbers; integers in `[0, A)` for discrete actions). */
   readonly step: (actions: ArrayLike<number>) => E.Either<TmamlError, StepResult>
@@ -396,11 +399,8 @@ export const makeVecEnv = <R, T>(
     if (!isIndex(i, n)) return E.left(invalidInput(`${id}.resetEnv`, `env index ${i} is not in [0, ${n})`))
     if (typeof init === 'number' && !Number.isFinite(init))
       return E.left(invalidInput(`${id}.resetEnv`, `env ${i}: the seed must be finite, got ${init}`))
-    if (!everReset) {
-      // Envs not yet reset get deterministic streams so that a later step() is well defined.
-      for (let j = 0; j < n; j++) if (j !== i) resetOne(j, rngAt(0, j))
-      everReset = true
-    }
+    // Envs never reset stay idle (stepped as finished: active 0, done 1) until they are reset.
+    everReset = true
     resetOne(i, toRng(init))
     return E.right(lastObs.slice(i * obsDim, (i + 1) * obsDim))
   }

@@ -95,6 +95,15 @@ describe('envs/VecEnv', () => {
       expect(new Set(Array.from(a)).size).toBe(3)
     })
 
+    it('resetEnv alone starts one env; envs never reset stay idle (active 0, done 1)', async () => {
+      const env = await makeEnv(envSpecs.point2d, { n: 3 })
+      must(env.resetEnv(1, 5))
+      const res = stepOk(env, [0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+      expect(Array.from(res.active)).toEqual([0, 1, 0])
+      expect(Array.from(res.done)).toEqual([1, 0, 1])
+      expect(Array.from(res.obs)).toEqual([0, 0, 0.10000000149011612, 0.10000000149011612, 0, 0])
+    })
+
     it('setTasks changes the reward from the next step on, without resetting the state', async () => {
       const env = await makeEnv(envSpecs.point1d, { n: 1, tasks: [{ goal: 1 }] })
       must(env.reset(1))
