@@ -16,7 +16,7 @@ import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
 import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estimators/check.js'
 import { EstimatorCodec } from '../estimators/codec.js'
 import type { Estimator } from '../estimators/estimator.js'
-import { choiceFlag, intFlag, parseFlagsWithPositionals } from './flags.js'
+import { choiceFlag, intFlag, numberFlag, parseFlagsWithPositionals } from './flags.js'
 
 const help = `usage: tmaml estimators list [--json]
        tmaml estimators check [options]
@@ -26,13 +26,15 @@ check options:
   --seed S           seed of the MDPs and samples (default ${defaultCheckConfig.seed})
   --mdps M           number of random MDPs (default ${defaultCheckConfig.mdps})
   --baseline B       value (exact value function, default) | poor | none
+  --reward-mean X    mean of the random rewards r(s, a) ~ N(X, 1) (default 0.5; 3 mimics a survival bonus)
   --estimator a,b    only these estimators (names from 'tmaml estimators list', e.g. loaded-dice(0.5))
   --module file.js   also check the estimators a module exports (default, estimator or estimators)
   --exact            also report the exact bias, by enumerating trajectories
   --json             print [{estimator, order, maxAbsZ, unbiased, variance, ...}]
   --backend B        wasm | cpu | tensorflow | tensorflow-gpu (default: TMAML_BACKEND or wasm)
 
-Exit code: 0 when every verdict agrees with the estimator's declared claims, 1 otherwise, 2 bad usage.`
+Exit code: 1 when an estimator declared unbiased is found biased, else 0 (a declared bias that the
+test does not detect at this sample size is reported, not failed); 2 bad usage.`
 
 const loadModule = async (path: string): Promise<E.Either<string, ReadonlyArray<Estimator>>> => {
   let mod: Record<string, unknown>
@@ -87,7 +89,7 @@ const table = (rs: ReadonlyArray<CheckResult>): string => {
     r.order,
     Number.isFinite(r.maxAbsZ) ? r.maxAbsZ.toFixed(2) : 'inf',
     r.threshold.toFixed(2),
-    r.unbiased ? 'unbiased' : 'BIASED',
+    r.unbiased ? (r.claimed ? 'unbiased' : 'not detected') : 'BIASED',
     r.claimed ? 'unbiased' : 'biased',
     r.variance.toPrecision(3),
     r.exactMaxAbsBias === null ? '' : r.exactMaxAbsBias.toExponential(1)
@@ -111,7 +113,8 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
       'value',
       'poor',
       'none'
-    ] as const)
+    ] as const),
+    rewardMean: numberFlag('reward-mean', values['reward-mean'], defaultCheckConfig.size.rewardMean ?? 0.5, -100, 100)
   }
   for (const v of Object.values(parsed))
     if (E.isLeft(v)) {
@@ -157,6 +160,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
       seed: get(parsed.seed),
       mdps: get(parsed.mdps),
       baseline: get(parsed.baseline),
+      size: { ...defaultCheckConfig.size, rewardMean: get(parsed.rewardMean) },
       exact: values['exact'] === true
     },
     (msg) => {
@@ -176,10 +180,15 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
       `\nz-test: |z| of the Monte-Carlo mean vs the exact value, Bonferroni over coordinates and MDPs (false-alarm rate ${defaultCheckConfig.falseAlarm}); variance: mean per-coordinate variance of one estimate (${defaultCheckConfig.groupSize} trajectories).`
     )
   }
-  const contradictions = results.filter((r) => r.unbiased !== r.claimed)
+  const undetected = results.filter((r) => r.unbiased && !r.claimed)
+  if (undetected.length > 0)
+    process.stderr.write(
+      `declared biases not detected at ${get(parsed.samples)} samples: ${undetected.map((r) => `${r.estimator}/${r.order}`).join(', ')} (try more --samples, or --exact)\n`
+    )
+  const contradictions = results.filter((r) => !r.unbiased && r.claimed)
   if (contradictions.length > 0) {
     process.stderr.write(
-      `verdicts contradicting claims: ${contradictions.map((r) => `${r.estimator}/${r.order}`).join(', ')}\n`
+      `declared unbiased but found biased: ${contradictions.map((r) => `${r.estimator}/${r.order}`).join(', ')}\n`
     )
     return 1
   }
@@ -195,6 +204,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
       seed: { type: 'string' },
       mdps: { type: 'string' },
       baseline: { type: 'string' },
+      'reward-mean': { type: 'string' },
       estimator: { type: 'string' },
       module: { type: 'string' },
       exact: { type: 'boolean' },
