@@ -82,7 +82,7 @@ export interface EnvEvent {
 
 /** The result of one `step` of all envs. Arrays are fresh and owned by the caller. */
 export interface StepResult {
-  /** `[n * obsDim]`: observations after the step (after an auto-reset: the new episode's first). */
+  /** `[n * obsDim]`: observations after the step (after an auto-reset: the new episode's first); finite. */
   readonly obs: Float32Array
   /** `[n * obsDim]`: observations after the step, before any auto-reset (for bootstrapping). */
   readonly finalObs: Float32Array
@@ -194,6 +194,12 @@ export interface VecEnvSettings {
   readonly horizon: number
   readonly autoReset: AutoReset
   readonly terminateWhenUnhealthy: boolean
+}
+
+/** Index (relative to `from`) of the first non-finite entry of `a[from .. from + len)`, or -1. */
+const firstNonFinite = (a: Float32Array, from: number, len: number): number => {
+  for (let k = 0; k < len; k++) if (!Number.isFinite(a[from + k])) return k
+  return -1
 }
 
 const isIndex = (i: number, n: number): boolean => Number.isInteger(i) && i >= 0 && i < n
@@ -337,14 +343,21 @@ export const makeVecEnv = <R, T>(
       const sim = core.step(i, action, currentTasks[i], rng)
       episodeStep[i]++
       const out = sim._tag === 'Ok' ? family.reward(sim.readings, action, currentTasks[i]) : undefined
-      if (out === undefined || !Number.isFinite(out.reward)) {
-        const cause = sim._tag === 'Diverged' ? sim.cause : `the reward was ${String(out?.reward)}`
+      let cause: string | undefined
+      if (sim._tag === 'Diverged') cause = sim.cause
+      else if (out === undefined || !Number.isFinite(out.reward)) cause = `the reward was ${String(out?.reward)}`
+      else {
+        core.observe(i, finalObs, off)
+        const k = firstNonFinite(finalObs, off, obsDim)
+        if (k >= 0) cause = `observation component ${k} was ${finalObs[off + k]}`
+      }
+      if (cause !== undefined || out === undefined) {
         diverged[i] = 1
         done[i] = 1
         events.push({
           env: i,
           kind: 'diverged',
-          message: `${id}: env ${i} diverged at episode step ${episodeStep[i]} (${cause}); it was reset and its reward set to 0`
+          message: `${id}: env ${i} diverged at episode step ${episodeStep[i]} (${cause ?? 'no reading'}); it was reset and its reward set to 0`
         })
         resetOne(i, rng)
         if (autoReset === 'manual') running[i] = 0
@@ -358,7 +371,6 @@ export const makeVecEnv = <R, T>(
       const trunc = !term && episodeStep[i] >= horizon
       terminated[i] = term ? 1 : 0
       truncated[i] = trunc ? 1 : 0
-      core.observe(i, finalObs, off)
       const warning = core.warnings?.(i)
       if (warning !== undefined) events.push({ env: i, kind: 'warning', message: `${id}: env ${i}: ${warning}` })
       if (term || trunc) {

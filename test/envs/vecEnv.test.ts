@@ -1,7 +1,10 @@
 // The VecEnv contract: clipping, horizons, auto-reset versus manual freezing, per-env resets and tasks.
 import { describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
+import * as E from 'fp-ts/lib/Either.js'
 import { envSpecs } from '../../src/envs/registry.js'
+import { Goal1dTask } from '../../src/envs/tasks.js'
+import { makeVecEnv, type SimCore } from '../../src/envs/vecEnv.js'
 import { makeEnv, must, sameBits, stepOk } from './support.js'
 
 describe('envs/VecEnv', () => {
@@ -112,6 +115,61 @@ describe('envs/VecEnv', () => {
       expect(sameBits(must(env.getState(0)), s)).toBe(true)
       expect(env.tasks()).toEqual([{ goal: -1 }])
       expect(stepOk(env, [0.5]).reward[0]).toBeCloseTo(Math.exp(-0.1 * 1.5 * 1.5), 12)
+    })
+  })
+
+  describe('makeVecEnv', () => {
+    // A fake core: its "reading" is the action, the reward and the observation echo it, so a test can
+    // feed NaN or Infinity past the action checks of a real core.
+    const fake = (): SimCore<{ readonly v: number }, Goal1dTask> => {
+      const s = new Float64Array(2)
+      return {
+        obsDim: 1,
+        actDim: 1,
+        stateDim: 1,
+        actionLow: [-1e300],
+        actionHigh: [1e300],
+        reset: (i) => {
+          s[i] = 0
+        },
+        observe: (i, out, offset) => {
+          out[offset] = s[i]
+        },
+        step: (i, a) => {
+          s[i] = a[0] * 1e300 // 1e300 overflows float32: an infinite observation
+          return { _tag: 'Ok', readings: { v: a[0] === 7 ? NaN : a[0] } }
+        },
+        getState: (i) => Float64Array.of(s[i]),
+        setState: (i, st) => {
+          s[i] = st[0]
+        },
+        dispose: () => undefined
+      }
+    }
+    const family = {
+      id: 'point1d' as const,
+      description: 'fake',
+      taskCodec: Goal1dTask,
+      sampleTasks: () => [],
+      defaultTask: { goal: 0 },
+      reward: (r: { readonly v: number }) => ({ reward: r.v, terminated: false })
+    }
+
+    it('treats a NaN reward or a non-finite observation from the core as a divergence, never returning them', () => {
+      const env = makeVecEnv(fake(), family, { n: 2, horizon: 10, autoReset: 'auto', terminateWhenUnhealthy: true })
+      if (E.isLeft(env)) throw new Error('make failed')
+      must(env.right.reset(0))
+      const res = stepOk(env.right, [7, 0]) // env 0: NaN reward
+      expect(Array.from(res.diverged)).toEqual([1, 0])
+      expect(res.events[0].message).toContain('the reward was NaN')
+      const res2 = stepOk(env.right, [0, 1]) // env 1: reward 1 but observation 1e300 -> Infinity in float32
+      expect(Array.from(res2.diverged)).toEqual([0, 1])
+      expect(res2.events[0].message).toContain('observation component 0 was Infinity')
+      for (const r of [res, res2]) {
+        expect(r.reward.every(Number.isFinite)).toBe(true)
+        expect(r.obs.every(Number.isFinite)).toBe(true)
+        expect(r.finalObs.every(Number.isFinite)).toBe(true)
+      }
     })
   })
 })
