@@ -38,6 +38,15 @@ static SimdReduce simdReduce = level == Level::kAvx512 ? avx512::reduce
                                : level == Level::kAvx2 ? avx2::reduce
                                                        : base::reduce;
 
+using SimdTranspose = void (*)(const uint32_t*, uint32_t*, int64_t, int64_t, int64_t);
+static SimdTranspose simdTranspose = level == Level::kAvx512 ? avx512::transpose2d
+                                     : level == Level::kAvx2 ? avx2::transpose2d
+                                                             : base::transpose2d;
+
+void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, int64_t ld) {
+  simdTranspose(x, out, rows, cols, ld);
+}
+
 void unary(int32_t op, const float* x, float* out, size_t n) { simdUnary(op, x, out, n); }
 
 void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t r, int64_t inner) {

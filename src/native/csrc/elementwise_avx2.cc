@@ -3,10 +3,17 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels.h"
 
 #if defined(__x86_64__)
 #pragma GCC target("avx2,fma")
+#endif
+#if defined(__x86_64__)
+#define TMAML_HAVE_AVX2 1  // __AVX2__ is not defined by the target pragma
 #endif
 #define TMAML_SIMD_NS avx2
 #include "elementwise.inc"

@@ -61,11 +61,15 @@ void blasInit();
   void binaryStrided(int32_t op, const float* a, const float* b, float* out, int rank, const int64_t* shape,      \
                      const int64_t* sa, const int64_t* sb);                                                      \
   void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner);             \
+  void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, int64_t ld);                    \
   }
 TMAML_DECLARE_SIMD(avx512)
 TMAML_DECLARE_SIMD(avx2)
 TMAML_DECLARE_SIMD(base)
 #undef TMAML_DECLARE_SIMD
+
+// out[i * cols + j] = x[j * ld + i]: one 2-D transpose (dispatched to the best instruction set).
+void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, int64_t ld);
 
 // Which vector instruction set the dispatched elementwise kernels use ("avx512", "avx2", "sse2").
 const char* simdLevel();

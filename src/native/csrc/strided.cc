@@ -49,20 +49,6 @@ void broadcastStrides(int rank, const int64_t* s, int64_t* stride) {
 using SimdBinary = void (*)(int32_t, const float*, const float*, float*, int, const int64_t*, const int64_t*,
                             const int64_t*);
 
-// 2-D transpose of 32-bit elements in cache-sized tiles: out[i, j] = x[j * ld + i] for an out
-// of shape [rows, cols] read from x with row stride 1 and column stride ld.
-void transpose2d(const uint32_t* __restrict x, uint32_t* __restrict out, int64_t rows, int64_t cols, int64_t ld) {
-  constexpr int64_t kTile = 32;
-  for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
-    const int64_t i1 = i0 + kTile < rows ? i0 + kTile : rows;
-    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
-      const int64_t j1 = j0 + kTile < cols ? j0 + kTile : cols;
-      for (int64_t i = i0; i < i1; i++)
-        for (int64_t j = j0; j < j1; j++) out[i * cols + j] = x[j * ld + i];
-    }
-  }
-}
-
 }  // namespace
 
 extern SimdBinary simdBinary;  // dispatch.cc
