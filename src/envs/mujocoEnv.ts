@@ -9,7 +9,9 @@
  *   length 0 and silently drops writes);
  * - MuJoCo's own auto-reset is disabled so that a blow-up stays visible: after every env step the state
  *   is scanned for NaN/Inf/huge values and MuJoCo's warning counters are read whenever MuJoCo printed
- *   something; either one reports a divergence, and `makeVecEnv` then resets the env from its stream;
+ *   something; either one reports a divergence, and `makeVecEnv` then resets the env from its stream. A
+ *   MuJoCo error thrown mid-step (an arena too small for the contacts) is reported the same way; other
+ *   warnings (e.g. "too many contacts") become `warning` events;
  * - for robots whose observation or reward reads derived quantities (Ant, Humanoid), an env step ends
  *   with `mj_forward` + `mj_rnePostConstraint`, so `xipos`, `cinert`, `cvel`, `qfrc_actuator` and
  *   `cfrc_ext` describe the state after the step (without `mj_rnePostConstraint`, `cfrc_ext` stays 0).
@@ -155,8 +157,12 @@ export const makeMujocoCore = <T>(mj: Mujoco, robot: Robot, n: number): E.Either
   /** Bring derived quantities up to date with qpos/qvel and remember the pose. */
   const settle = (i: number): void => {
     const d = datas[i]
+    const printed = mujocoMessageCount()
     mj.mj_forward(m, d)
     if (robot.derived) mj.mj_rnePostConstraint(m, d)
+    // A warning printed here (e.g. too many contacts at the start state) is reported with the next step:
+    // MuJoCo prints each kind only once per episode.
+    if (mujocoMessageCount() !== printed) pending[i] = `MuJoCo: ${printedSince(printed)}`
     const p = robot.pose(viewsOf(i), bodyMass)
     lastX[i] = p.x
     lastY[i] = p.y
@@ -179,10 +185,20 @@ export const makeMujocoCore = <T>(mj: Mujoco, robot: Robot, n: number): E.Either
     const d = datas[i]
     viewsOf(i).ctrl.set(action)
     const printed = mujocoMessageCount()
-    for (let k = 0; k < robot.frameSkip; k++) mj.mj_step(m, d)
-    if (robot.derived) {
-      mj.mj_forward(m, d)
-      mj.mj_rnePostConstraint(m, d)
+    try {
+      for (let k = 0; k < robot.frameSkip; k++) mj.mj_step(m, d)
+      if (robot.derived) {
+        mj.mj_forward(m, d)
+        mj.mj_rnePostConstraint(m, d)
+      }
+    } catch (e) {
+      // mju_error (e.g. "mj_stackAlloc: out of memory" when the arena is too small) throws a JS Error;
+      // the MjData is then mid-step, so the env is reported and reset like a divergence.
+      const message = e instanceof Error ? e.message.replace(/\s+/g, ' ').trim() : String(e)
+      return {
+        _tag: 'Diverged',
+        cause: `${message}${/out of memory/.test(message) ? ' (raise <size memory> in the MJCF)' : ''}`
+      }
     }
     const v = viewsOf(i)
     let cause: string | undefined

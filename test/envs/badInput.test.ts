@@ -3,7 +3,12 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
 import { envSpecs, getEnvSpec, type EnvSpec } from '../../src/envs/registry.js'
-import type { VecEnv } from '../../src/envs/vecEnv.js'
+import { getMujoco } from '../../src/envs/mujoco.js'
+import { makeMujocoCore } from '../../src/envs/mujocoEnv.js'
+import { humanoidDir, type Readings } from '../../src/envs/rewards.js'
+import { robots, type Robot } from '../../src/envs/robots.js'
+import { DirectionTask, sampleDirections } from '../../src/envs/tasks.js'
+import { makeVecEnv, resolveOptions, type Family, type StepResult, type VecEnv } from '../../src/envs/vecEnv.js'
 import { makeEnv, must, mustFail, sameBits, stepOk, text } from './support.js'
 
 const opened: Array<VecEnv<unknown>> = []
@@ -227,5 +232,57 @@ describe('envs/VecEnv divergence', () => {
       expect(res.diverged[1]).toBe(0)
     }
     expect(diverged).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('envs/VecEnv simulator limits', () => {
+  // The Humanoid with a deliberately small arena: too many contacts is a MuJoCo warning (reported as a
+  // `warning` event), a stack overflow is a MuJoCo error thrown mid-step (reported as a divergence).
+  const withArena = (memory: string): Robot => ({
+    ...robots.humanoid,
+    xml: robots.humanoid.xml.replace('<size memory="1M"/>', `<size memory="${memory}"/>`)
+  })
+  const family: Family<Readings, DirectionTask> = {
+    id: 'humanoid-dir',
+    description: 'humanoid with a small arena',
+    taskCodec: DirectionTask,
+    sampleTasks: sampleDirections,
+    defaultTask: { direction: 1 },
+    reward: humanoidDir
+  }
+  const run = async (memory: string): Promise<StepResult[]> => {
+    const core = must(makeMujocoCore<DirectionTask>(await getMujoco(), withArena(memory), 1))
+    const settings = must(resolveOptions('humanoid-dir', { n: 1, horizon: 10_000, terminateWhenUnhealthy: false }, 200))
+    const env = must(makeVecEnv(core, family, settings))
+    try {
+      must(env.reset(1))
+      const results: StepResult[] = []
+      for (let t = 0; t < 600; t++) {
+        const a = Array.from({ length: 17 }, (_, k) => 0.4 * Math.sin(5 * t * (k + 1)))
+        const res = stepOk(env, a)
+        results.push(res)
+        if (res.events.length > 0) break
+      }
+      return results
+    } finally {
+      env.dispose()
+    }
+  }
+
+  it('a full contact buffer becomes a warning event naming the env', async () => {
+    const results = await run('12K')
+    const events = results.flatMap((r) => r.events)
+    expect(events.length).toBeGreaterThan(0)
+    expect(events[0].kind).toBe('warning')
+    expect(events[0].message).toContain('humanoid-dir: env 0: MuJoCo: Too many contacts')
+  })
+
+  it('a MuJoCo error thrown mid-step (arena stack overflow) is a divergence, not an exception', async () => {
+    const results = await run('40K')
+    const last = results[results.length - 1]
+    expect(last.diverged[0]).toBe(1)
+    expect(last.events[0].message).toContain('out of memory')
+    expect(last.events[0].message).toContain('raise <size memory>')
+    expect(results.every((r) => r.reward.every(Number.isFinite))).toBe(true)
   })
 })
