@@ -26,6 +26,10 @@ const commands: Readonly<Record<string, Command>> = {
   envs: {
     summary: 'list the task distributions (envs list) and benchmark MuJoCo simulation speed (envs bench)',
     load: () => import('./envs.js')
+  },
+  plot: {
+    summary: 'plot learning curves of run folders (mean ± std over seeds) to SVG and PNG',
+    load: () => import('./plot.js')
   }
 }
 

@@ -1,0 +1,17 @@
+/**
+ * Plotting: charts as data, rendered to SVG and PNG without a browser; learning curves from run
+ * folders; aggregation and Markdown tables for experiments.
+ *
+ * @packageDocumentation
+ */
+export * from './chart.js'
+export * from './axis.js'
+export * from './palette.js'
+export * from './textWidth.js'
+export * from './renderSvg.js'
+export * from './renderPng.js'
+export * from './writeFigure.js'
+export * from './aggregate.js'
+export * from './renderTable.js'
+export * from './readRun.js'
+export * from './learningCurves.js'
