@@ -1,0 +1,210 @@
+/**
+ * The configuration of a meta-training experiment, as an io-ts codec with the published
+ * hyperparameters as defaults (TMAML and ProMP code; DESIGN.md, "Reference hyperparameters").
+ *
+ * A user config (JSON file, CLI flags) is a partial object merged over the defaults — nested sections
+ * (`trpo`, `ppo`, `metaCv`, `valueCv`) merge field by field — then decoded as a whole. A bad value is
+ * rejected naming the field, the value and what was expected; an unknown field is rejected too
+ * (a typo would otherwise be silently ignored).
+ *
+ * @packageDocumentation
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
+import { estimatorByName } from '../estimators/builtins.js'
+import { envIds } from '../envs/registry.js'
+import type { EnvId } from '../envs/vecEnv.js'
+
+// ---------------------------------------------------------------------------------------------
+// refined numbers
+// ---------------------------------------------------------------------------------------------
+
+const refine = <A>(base: t.Type<A, A, unknown>, name: string, ok: (a: A) => boolean): t.Type<A, A, unknown> =>
+  new t.Type<A, A, unknown>(
+    name,
+    (u): u is A => base.is(u) && ok(u),
+    (u, c) => (base.is(u) && ok(u) ? t.success(u) : t.failure(u, c, name)),
+    t.identity
+  )
+
+export const PositiveInt = refine(t.number, 'an integer >= 1', (n) => Number.isInteger(n) && n >= 1)
+export const NonNegativeInt = refine(t.number, 'an integer >= 0', (n) => Number.isInteger(n) && n >= 0)
+export const PositiveNumber = refine(t.number, 'a finite number > 0', (n) => Number.isFinite(n) && n > 0)
+export const FiniteNumber = refine(t.number, 'a finite number', (n) => Number.isFinite(n))
+export const Fraction = refine(t.number, 'a number in (0, 1]', (n) => n > 0 && n <= 1)
+
+const EnvIdC = refine(t.string, `one of ${envIds.join(', ')}`, (s) =>
+  (envIds as ReadonlyArray<string>).includes(s)
+) as t.Type<EnvId, EnvId, unknown>
+const EstimatorName = refine(
+  t.string,
+  "an estimator name (see 'tmaml estimators list')",
+  (s) => estimatorByName(s) !== undefined
+)
+
+export const OuterAlgorithm = t.keyof({ vpg: null, trpo: null, ppo: null }, "one of 'vpg', 'trpo', 'ppo'")
+export type OuterAlgorithm = t.TypeOf<typeof OuterAlgorithm>
+
+export const ControlVariateKind = t.keyof(
+  { linear: null, value: null, meta: null, none: null },
+  "one of 'linear', 'value', 'meta', 'none'"
+)
+export type ControlVariateKind = t.TypeOf<typeof ControlVariateKind>
+
+const BackendC = t.keyof(
+  { auto: null, native: null, wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null },
+  "one of 'auto', 'native', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'"
+)
+
+// ---------------------------------------------------------------------------------------------
+// the codec
+// ---------------------------------------------------------------------------------------------
+
+const sections = {
+  trpo: t.type({
+    maxKl: PositiveNumber,
+    cgIters: PositiveInt,
+    damping: refine(t.number, 'a finite number >= 0', (n) => Number.isFinite(n) && n >= 0),
+    lineSearchSteps: PositiveInt,
+    backtrack: Fraction
+  }),
+  ppo: t.type({
+    clip: PositiveNumber,
+    steps: PositiveInt,
+    innerKlPenalty: refine(t.number, 'a number >= 0', (n) => n >= 0)
+  }),
+  /** The meta-learned control variate (paper Algorithm 1). */
+  metaCv: t.type({
+    hidden: t.readonlyArray(PositiveInt),
+    innerLr: PositiveNumber,
+    outerLr: PositiveNumber,
+    epochs: PositiveInt
+  }),
+  /** Per-task value networks and the Q-network of the action-dependent control variate. */
+  valueCv: t.type({
+    hidden: t.readonlyArray(PositiveInt),
+    lr: PositiveNumber,
+    epochs: PositiveInt,
+    samples: PositiveInt
+  })
+} as const
+
+export const ExperimentConfig = t.type(
+  {
+    env: EnvIdC,
+    estimator: EstimatorName,
+    controlVariate: ControlVariateKind,
+    outer: OuterAlgorithm,
+    tasksPerBatch: PositiveInt,
+    rolloutsPerTask: PositiveInt,
+    /** Steps per episode; 0 = the environment's default horizon. */
+    horizon: NonNegativeInt,
+    innerSteps: PositiveInt,
+    innerLr: PositiveNumber,
+    outerLr: PositiveNumber,
+    gamma: Fraction,
+    hidden: t.readonlyArray(PositiveInt),
+    initLogStd: FiniteNumber,
+    seed: NonNegativeInt,
+    iterations: PositiveInt,
+    backend: BackendC,
+    /** Sampler worker threads; 0 = sample in the main thread. */
+    workers: NonNegativeInt,
+    /** Evaluate on held-out tasks every N iterations (0 = never). */
+    evalEvery: NonNegativeInt,
+    evalTasks: PositiveInt,
+    checkpointEvery: PositiveInt,
+    /** Standardise advantages of the outer objective per task (ProMP does). */
+    normalizeAdvantages: t.boolean,
+    /** The run folder; '' = runs/<env>-<estimator>-s<seed>-<time>. */
+    runDir: t.string,
+    ...sections
+  },
+  'ExperimentConfig'
+)
+export type ExperimentConfig = t.TypeOf<typeof ExperimentConfig>
+
+/** The published hyperparameters (TMAML/ProMP code): 40 tasks x 20 rollouts, inner lr 0.1, Adam 1e-3 ... */
+export const publishedDefaults: ExperimentConfig = {
+  env: 'halfcheetah-dir',
+  estimator: 'tmaml',
+  controlVariate: 'meta',
+  outer: 'vpg',
+  tasksPerBatch: 40,
+  rolloutsPerTask: 20,
+  horizon: 0,
+  innerSteps: 1,
+  innerLr: 0.1,
+  outerLr: 1e-3,
+  gamma: 0.99,
+  hidden: [64, 64],
+  initLogStd: 0,
+  seed: 1,
+  iterations: 1000,
+  backend: 'auto',
+  workers: 2,
+  evalEvery: 10,
+  evalTasks: 10,
+  checkpointEvery: 10,
+  normalizeAdvantages: true,
+  runDir: '',
+  trpo: { maxKl: 1e-2, cgIters: 10, damping: 1e-5, lineSearchSteps: 15, backtrack: 0.8 },
+  ppo: { clip: 0.3, steps: 5, innerKlPenalty: 5e-4 },
+  metaCv: { hidden: [64, 64], innerLr: 2e-2, outerLr: 1e-3, epochs: 3 },
+  valueCv: { hidden: [64, 64], lr: 1e-3, epochs: 20, samples: 4 }
+}
+
+/**
+ * What `tmaml train` runs with no --config: halfcheetah-dir at a reduced batch, a few minutes on 2
+ * cores. Flags still override it.
+ */
+export const quickstart: Partial<ExperimentConfig> = {
+  env: 'halfcheetah-dir',
+  tasksPerBatch: 10,
+  rolloutsPerTask: 10,
+  iterations: 40,
+  evalEvery: 10,
+  evalTasks: 4,
+  checkpointEvery: 5
+}
+
+const sectionKeys = Object.keys(sections) as ReadonlyArray<keyof typeof sections>
+
+/**
+ * Merge a user's partial config over a base, section by section, and decode it. Unknown fields are
+ * errors.
+ */
+export const resolveConfig = (
+  user: unknown,
+  base: ExperimentConfig = publishedDefaults,
+  source = 'config'
+): E.Either<TmamlError, ExperimentConfig> => {
+  if (typeof user !== 'object' || user === null || Array.isArray(user))
+    return E.left({ _tag: 'DecodeError', source, issues: [{ path: '(root)', value: user, expected: 'a JSON object' }] })
+  const u = user as Record<string, unknown>
+  const known = new Set(Object.keys(ExperimentConfig.props))
+  const unknown: FieldIssue[] = Object.keys(u)
+    .filter((k) => !known.has(k))
+    .map((k) => ({ path: k, value: u[k], expected: `no such field; fields are ${[...known].join(', ')}` }))
+  for (const s of sectionKeys) {
+    const sub = u[s]
+    if (typeof sub === 'object' && sub !== null && !Array.isArray(sub)) {
+      const props = new Set(Object.keys(sections[s].props))
+      for (const k of Object.keys(sub))
+        if (!props.has(k))
+          unknown.push({
+            path: `${s}.${k}`,
+            value: (sub as Record<string, unknown>)[k],
+            expected: `no such field; fields are ${[...props].join(', ')}`
+          })
+    }
+  }
+  if (unknown.length > 0) return E.left({ _tag: 'DecodeError', source, issues: unknown })
+  const merged: Record<string, unknown> = { ...base, ...u }
+  for (const s of sectionKeys) {
+    const sub = u[s]
+    if (typeof sub === 'object' && sub !== null && !Array.isArray(sub)) merged[s] = { ...base[s], ...sub }
+  }
+  return decodeWith(ExperimentConfig, source)(merged)
+}

@@ -1,0 +1,137 @@
+/**
+ * Batches of episodes as the sampler returns them (one batch per task), and the pure functions the
+ * trainer needs on them: returns-to-go, total returns, and the graph data of the policy graph.
+ *
+ * Layout: `[E, T, ...]` row-major; `mask[e, t]` is 1 for steps taken and 0 after an episode ended
+ * (rewards there are 0). See `EpisodeBatch` in ./sampler/types.ts.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core'
+
+// The episode batch is defined once, by the sampler that produces it.
+import type { EpisodeBatch } from './sampler/types.js'
+export type { EpisodeBatch }
+
+/** Discounted returns-to-go R_t = sum_{t'>=t} gamma^(t'-t) r_t', [E, T] (zero where masked). */
+export const returnsToGo = (b: EpisodeBatch, gamma: number): Float32Array => {
+  const { episodes: E, horizon: T } = b
+  const out = new Float32Array(E * T)
+  for (let e = 0; e < E; e++) {
+    let acc = 0
+    for (let t = T - 1; t >= 0; t--) {
+      const k = e * T + t
+      acc = b.mask[k] * (b.rewards[k] + gamma * acc)
+      out[k] = acc
+    }
+  }
+  return out
+}
+
+/** Undiscounted return of each episode, [E]. */
+export const episodeReturns = (b: EpisodeBatch): Float64Array => {
+  const out = new Float64Array(b.episodes)
+  for (let e = 0; e < b.episodes; e++) {
+    let s = 0
+    for (let t = 0; t < b.horizon; t++) s += b.rewards[e * b.horizon + t] * b.mask[e * b.horizon + t]
+    out[e] = s
+  }
+  return out
+}
+
+/** Mean undiscounted return over the episodes of several batches. */
+export const meanReturn = (bs: ReadonlyArray<EpisodeBatch>): number => {
+  let s = 0
+  let n = 0
+  for (const b of bs) {
+    const r = episodeReturns(b)
+    r.forEach((x) => (s += x))
+    n += r.length
+  }
+  return n === 0 ? NaN : s / n
+}
+
+/** Number of environment steps taken in the batches (masked steps excluded). */
+export const stepsTaken = (bs: ReadonlyArray<EpisodeBatch>): number =>
+  bs.reduce((acc, b) => acc + b.mask.reduce((a, m) => a + m, 0), 0)
+
+/** Whether every number of a batch is finite. */
+export const batchIsFinite = (b: EpisodeBatch): boolean =>
+  [b.obs, b.actions, b.rewards].every((a) => a.every((x) => Number.isFinite(x)))
+
+/** Concatenate batches along episodes (same horizon and dims). */
+export const concatBatches = (bs: ReadonlyArray<EpisodeBatch>): EpisodeBatch => {
+  if (bs.length === 1) return bs[0]
+  const cat = <A extends Float32Array | Uint8Array>(xs: ReadonlyArray<A>, make: (n: number) => A): A => {
+    const out = make(xs.reduce((a, x) => a + x.length, 0))
+    let o = 0
+    for (const x of xs) {
+      out.set(x, o)
+      o += x.length
+    }
+    return out
+  }
+  const f32 = (n: number) => new Float32Array(n)
+  return {
+    task: bs[0].task,
+    episodes: bs.reduce((a, b) => a + b.episodes, 0),
+    horizon: bs[0].horizon,
+    obsDim: bs[0].obsDim,
+    actDim: bs[0].actDim,
+    obs: cat(
+      bs.map((b) => b.obs),
+      f32
+    ),
+    actions: cat(
+      bs.map((b) => b.actions),
+      f32
+    ),
+    rewards: cat(
+      bs.map((b) => b.rewards),
+      f32
+    ),
+    mask: cat(
+      bs.map((b) => b.mask),
+      f32
+    ),
+    terminated: cat(
+      bs.map((b) => b.terminated),
+      (n) => new Uint8Array(n)
+    ),
+    lastObs: cat(
+      bs.map((b) => b.lastObs),
+      f32
+    ),
+    diverged: bs.reduce((a, b) => a + b.diverged, 0)
+  }
+}
+
+/** Episodes [from, to) of a batch. */
+export const sliceEpisodes = (b: EpisodeBatch, from: number, to: number): EpisodeBatch => {
+  const T = b.horizon
+  return {
+    ...b,
+    episodes: to - from,
+    obs: b.obs.slice(from * T * b.obsDim, to * T * b.obsDim),
+    actions: b.actions.slice(from * T * b.actDim, to * T * b.actDim),
+    rewards: b.rewards.slice(from * T, to * T),
+    mask: b.mask.slice(from * T, to * T),
+    terminated: b.terminated.slice(from, to),
+    lastObs: b.lastObs.slice(from * b.obsDim, to * b.obsDim)
+  }
+}
+
+/**
+ * The data of the policy graph (pipelines/policy.ts) for one batch: obs [E, T, obsDim],
+ * action [E, T, actDim], rewards [E, T], mask [E, T], baseline [E, T].
+ */
+export const graphData = (b: EpisodeBatch, baseline: Float32Array): Record<string, tf.Tensor> => {
+  const { episodes: E, horizon: T } = b
+  return {
+    obs: tf.tensor3d(b.obs, [E, T, b.obsDim]),
+    action: tf.tensor3d(b.actions, [E, T, b.actDim]),
+    rewards: tf.tensor2d(b.rewards, [E, T]),
+    mask: tf.tensor2d(b.mask, [E, T]),
+    baseline: tf.tensor2d(baseline, [E, T])
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The Gaussian MLP policy of the paper's experiments (64-64 tanh, learned state-independent
+ * log-std) as a stochastic computation graph, plus conversions between tensors (learning) and plain
+ * arrays (shipping to sampler workers, checkpoints).
+ *
+ * Graph: one parameter node per policy tensor (W0, b0, ..., logStd); `obs` [E, T, obsDim] input;
+ * `action` stochastic with log pi(a_t | s_t) [E, T]; `reward` cost (causal prefix); `baseline`
+ * control variate on `action`, read from the data.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import type { Rng } from '../base/rng.js'
+import type { Params } from '../graph/autodiff.js'
+import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
+import { type ValidGraph, validate } from '../graph/graph.js'
+import { type MlpSpec, initMlpArrays, mlpForward, mlpSpec } from '../graph/nn.js'
+import { controlVariate, cost, input, param, stochastic } from '../graph/nodes.js'
+
+// The policy's shape and plain-array parameters are defined once, by the sampler that ships them.
+import type { PolicyArrays, PolicySpec } from './sampler/types.js'
+export type { PolicyArrays, PolicySpec }
+
+export const policyMlp = (p: PolicySpec): MlpSpec => mlpSpec([p.obsDim, ...p.hidden, p.actDim], p.activation)
+
+/** Names of the policy parameters, in a fixed order. */
+export const policyParamNames = (p: PolicySpec): ReadonlyArray<string> => [
+  ...p.hidden.concat([p.actDim]).flatMap((_, l) => [`W${l}`, `b${l}`]),
+  'logStd'
+]
+
+/** Xavier-uniform weights (output layer scaled by 0.01 so the initial mean is near 0), log-std `initLogStd`. */
+export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd = 0): PolicyArrays => ({
+  ...initMlpArrays(policyMlp(p), rng, 0.01),
+  logStd: { shape: [p.actDim], values: new Float32Array(p.actDim).fill(initLogStd) }
+})
+
+export const toTensors = (a: PolicyArrays): Params =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, tf.tensor(v.values, [...v.shape])]))
+
+export const toArrays = (p: Params): PolicyArrays =>
+  Object.fromEntries(
+    Object.entries(p).map(([k, t]) => [
+      k,
+      { shape: [...t.shape], values: Float32Array.from(t.dataSync() as Float32Array) }
+    ])
+  )
+
+/** The mean action for observations [N, obsDim] -> [N, actDim]. */
+export const policyMean = (p: PolicySpec, params: Params, obs: tf.Tensor): tf.Tensor =>
+  mlpForward(policyMlp(p), params, obs)
+
+/** log pi(a | s) for observations [N, obsDim] and actions [N, actDim] -> [N]. */
+export const policyLogProb = (p: PolicySpec, params: Params, obs: tf.Tensor, act: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => diagGaussianLogProb(policyMean(p, params, obs), params['logStd'], act))
+
+/** KL(pi_a || pi_b) at observations [N, obsDim] -> [N]. */
+export const policyKl = (p: PolicySpec, a: Params, b: Params, obs: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => diagGaussianKl(policyMean(p, a, obs), a['logStd'], policyMean(p, b, obs), b['logStd']))
+
+/** Rows [E * T, d] of an [E, T, d] tensor. */
+const rows = (x: tf.Tensor): tf.Tensor => tf.reshape(x, [x.shape[0] * (x.shape[1] as number), x.shape[2] as number])
+
+/** The stochastic computation graph of an episode batch under the policy. */
+export const policyGraph = (p: PolicySpec): ValidGraph => {
+  const names = policyParamNames(p)
+  const g = validate([
+    ...names.map(param),
+    input('obs'),
+    stochastic('action', [...names, 'obs'], (v, a) => {
+      const params = Object.fromEntries(names.map((n) => [n, v[n]]))
+      const lp = policyLogProb(p, params, rows(v['obs']), rows(a))
+      return tf.reshape(lp, [a.shape[0], a.shape[1] as number])
+    }),
+    cost('reward', ['action'], (_, d) => d['rewards'] as tf.Tensor),
+    controlVariate('baseline', 'action', [], (_, d) => d['baseline'] as tf.Tensor)
+  ])
+  if (g._tag === 'Left') throw new Error(`policyGraph: ${g.left._tag}`)
+  return g.right
+}
