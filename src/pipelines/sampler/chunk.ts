@@ -1,0 +1,341 @@
+/**
+ * One chunk of a rollout request: a contiguous run of episodes (flat index j = k * E + e over task k,
+ * episode e) simulated together as one `VecEnv` in one thread, with the policy evaluated for all of
+ * its live envs per time step. The same function runs in the calling thread (`workers: 0`) and in
+ * worker threads, so the two agree bit for bit.
+ *
+ * Every random number of episode (k, e) comes from its own streams (`rngAt(seed, 'rollout', ...stream,
+ * k, e)` for the env, the same path + `'action'` for the action noise), and a row of the policy's
+ * batched forward pass never depends on other rows: the chunking does not change the result.
+ *
+ * @packageDocumentation
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { invalidInput, numericalError, type TmamlError } from '../../base/errors.js'
+import { rngAt, type Rng } from '../../base/rng.js'
+import { getMujoco, heapBytes } from '../../envs/mujoco.js'
+import { getEnvSpec, type EnvSpec } from '../../envs/registry.js'
+import type { VecEnv } from '../../envs/vecEnv.js'
+import { makeMeanRunner } from './jsPolicy.js'
+import type { ValidRequest } from './request.js'
+import type { PolicyArrays, PolicySpec } from './types.js'
+
+// -------------------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------------------
+
+/** A chunk's work, as plain data (it is posted to worker threads). Per-env arrays have length n. */
+export interface ChunkJob {
+  readonly chunk: number
+  readonly envId: string
+  readonly horizon: number
+  readonly policy: PolicySpec
+  /** The parameter sets this chunk uses. */
+  readonly params: ReadonlyArray<PolicyArrays>
+  /** Per env: index into `params`. */
+  readonly paramOf: ReadonlyArray<number>
+  /** Per env: its task value. */
+  readonly tasks: ReadonlyArray<unknown>
+  /** Per env: task slot k. */
+  readonly taskIds: ReadonlyArray<number>
+  /** Per env: episode index e within its task. */
+  readonly episodeIds: ReadonlyArray<number>
+  readonly seed: number
+  readonly stream: ReadonlyArray<string | number>
+  readonly deterministic: boolean
+}
+
+/** An env event of a chunk, by env index within the chunk. */
+export interface ChunkEvent {
+  readonly kind: 'diverged' | 'warning'
+  readonly env: number
+  readonly message: string
+}
+
+/** A chunk's episodes, env-major: `obs` `[n, T, obsDim]`, `rewards` `[n, T]`, ... (as `EpisodeBatch`). */
+export interface ChunkResult {
+  readonly chunk: number
+  readonly n: number
+  readonly horizon: number
+  readonly obsDim: number
+  readonly actDim: number
+  readonly obs: Float32Array
+  readonly actions: Float32Array
+  readonly rewards: Float32Array
+  readonly mask: Float32Array
+  readonly terminated: Uint8Array
+  readonly diverged: Uint8Array
+  readonly lastObs: Float32Array
+  /** Env steps taken. */
+  readonly steps: number
+  readonly events: ReadonlyArray<ChunkEvent>
+  readonly seconds: number
+  /** The MuJoCo heap size of this thread after the chunk (0 for JS envs). */
+  readonly heapBytes: number
+}
+
+/** A contiguous run `[start, start + count)` of flat episode indices. */
+export interface ChunkRange {
+  readonly start: number
+  readonly count: number
+}
+
+// -------------------------------------------------------------------------------------------------
+// planning
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Split `total` episodes into about `parts` contiguous chunks of at most `maxCount` episodes, sizes
+ * differing by at most one.
+ */
+export const planChunks = (total: number, parts: number, maxCount: number): ReadonlyArray<ChunkRange> => {
+  const nChunks = Math.min(total, Math.max(Math.max(1, parts), Math.ceil(total / Math.max(1, maxCount))))
+  const base = Math.floor(total / nChunks)
+  const extra = total % nChunks
+  const out: ChunkRange[] = []
+  let start = 0
+  for (let c = 0; c < nChunks; c++) {
+    const count = base + (c < extra ? 1 : 0)
+    out.push({ start, count })
+    start += count
+  }
+  return out
+}
+
+/** The job of chunk `chunk` covering `range` of a validated request. */
+export const chunkJob = (req: ValidRequest, chunk: number, range: ChunkRange): ChunkJob => {
+  const E_ = req.episodesPerTask
+  const taskIds: number[] = []
+  const episodeIds: number[] = []
+  for (let j = range.start; j < range.start + range.count; j++) {
+    taskIds.push(Math.floor(j / E_))
+    episodeIds.push(j % E_)
+  }
+  const shared = req.params.length === 1
+  const used = shared ? [0] : [...new Set(taskIds)]
+  const slot = new Map(used.map((k, s) => [k, s]))
+  return {
+    chunk,
+    envId: req.envId,
+    horizon: req.horizon,
+    policy: req.policy,
+    params: used.map((k) => req.params[k]),
+    paramOf: taskIds.map((k) => (shared ? 0 : (slot.get(k) ?? 0))),
+    tasks: taskIds.map((k) => req.tasks[k]),
+    taskIds,
+    episodeIds,
+    seed: req.seed,
+    stream: req.stream,
+    deterministic: req.deterministic
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// env cache
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Where chunks get their envs. With `keep`, envs are kept after a chunk (at most `capacity`, least
+ * recently used evicted and disposed) and reused by later chunks of the same env id, size and horizon
+ * (new tasks, fresh reset: the episode is the same as on a new env). Without, each chunk creates and
+ * disposes its env.
+ */
+export interface EnvCache {
+  readonly acquire: (
+    spec: EnvSpec<unknown>,
+    n: number,
+    horizon: number,
+    tasks: ReadonlyArray<unknown>
+  ) => Promise<E.Either<TmamlError, VecEnv<unknown>>>
+  readonly release: (env: VecEnv<unknown>) => void
+  /** Dispose every kept env. */
+  readonly clear: () => void
+  readonly size: () => number
+}
+
+export const makeEnvCache = (keep: boolean, capacity = 4): EnvCache => {
+  const kept = new Map<string, VecEnv<unknown>>() // insertion order = least recently used first
+  const keyOf = (id: string, n: number, horizon: number): string => `${id}/${n}/${horizon}`
+  return {
+    acquire: async (spec, n, horizon, tasks) => {
+      const key = keyOf(spec.id, n, horizon)
+      const env = kept.get(key)
+      if (env !== undefined) {
+        kept.delete(key) // in use: not shared until released
+        const set = env.setTasks(tasks)
+        if (E.isRight(set)) return E.right(env)
+        env.dispose()
+        return set
+      }
+      return spec.make({ n, tasks, horizon, autoReset: 'manual' })
+    },
+    release: (env) => {
+      if (!keep || env.isDisposed()) return env.dispose()
+      const key = keyOf(env.id, env.n, env.horizon)
+      kept.get(key)?.dispose()
+      kept.delete(key)
+      kept.set(key, env)
+      while (kept.size > capacity) {
+        const [oldest, old] = kept.entries().next().value as [string, VecEnv<unknown>]
+        old.dispose()
+        kept.delete(oldest)
+      }
+    },
+    clear: () => {
+      for (const env of kept.values()) env.dispose()
+      kept.clear()
+    },
+    size: () => kept.size
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// running
+// -------------------------------------------------------------------------------------------------
+
+/** The MuJoCo heap size of this thread, or 0 when no env of the request uses MuJoCo. */
+const mujocoHeap = async (spec: EnvSpec<unknown>): Promise<number> =>
+  spec.simulator === 'mujoco' ? heapBytes(await getMujoco()) : 0
+
+/**
+ * Run a chunk in this thread. `onStep(t)` is called before each time step (test hooks use it).
+ * Errors: an unknown env or bad tasks (`InvalidInput`), a non-finite action (`NumericalError` naming
+ * the task, episode and step).
+ */
+export const runChunk = async (
+  job: ChunkJob,
+  cache: EnvCache,
+  onStep?: (t: number) => void
+): Promise<E.Either<TmamlError, ChunkResult>> => {
+  const t0 = performance.now()
+  const found = getEnvSpec(job.envId)
+  if (E.isLeft(found)) return found
+  const spec = found.right
+  const n = job.tasks.length
+  if (n === 0 || job.taskIds.length !== n || job.episodeIds.length !== n || job.paramOf.length !== n)
+    return E.left(invalidInput(`sampler chunk ${job.chunk}`, 'per-env arrays must have one entry per env (>= 1)'))
+  const acquired = await cache.acquire(spec, n, job.horizon, job.tasks)
+  if (E.isLeft(acquired)) return acquired
+  const env = acquired.right
+  try {
+    const result = simulate(job, env, onStep)
+    if (E.isLeft(result)) return result
+    return E.right({ ...result.right, seconds: (performance.now() - t0) / 1000, heapBytes: await mujocoHeap(spec) })
+  } finally {
+    cache.release(env)
+  }
+}
+
+const simulate = (
+  job: ChunkJob,
+  env: VecEnv<unknown>,
+  onStep: ((t: number) => void) | undefined
+): E.Either<TmamlError, Omit<ChunkResult, 'seconds' | 'heapBytes'>> => {
+  const { obsDim, actDim, n } = env
+  const T = job.horizon
+  const where = `sampler (${job.envId}, chunk ${job.chunk})`
+  const obsOut = new Float32Array(n * T * obsDim)
+  const actOut = new Float32Array(n * T * actDim)
+  const rewards = new Float32Array(n * T)
+  const mask = new Float32Array(n * T)
+  const terminated = new Uint8Array(n)
+  const diverged = new Uint8Array(n)
+  const lastObs = new Float32Array(n * obsDim)
+  const events: ChunkEvent[] = []
+
+  const envRngs: Rng[] = []
+  const actRngs: Rng[] = []
+  for (let i = 0; i < n; i++) {
+    const path = [...job.stream, job.taskIds[i], job.episodeIds[i]]
+    envRngs.push(rngAt(job.seed, 'rollout', ...path))
+    actRngs.push(rngAt(job.seed, 'rollout', ...path, 'action'))
+  }
+  const first = env.reset(envRngs)
+  if (E.isLeft(first)) return first
+  let obs = first.right
+
+  const runner = makeMeanRunner(job.policy, job.params)
+  const paramOf = Int32Array.from(job.paramOf)
+  const stds = job.params.map((_, s) => runner.std(s))
+  const alive = new Uint8Array(n).fill(1)
+  let nAlive = n
+  const mean = new Float32Array(n * actDim)
+  const act = new Float32Array(n * actDim) // rows of finished envs keep finite old values (ignored)
+  let steps = 0
+
+  const copyObs = (from: Float32Array, i: number, to: Float32Array, at: number): void => {
+    const src = i * obsDim
+    for (let k = 0; k < obsDim; k++) to[at + k] = from[src + k]
+  }
+
+  for (let t = 0; t < T && nAlive > 0; t++) {
+    onStep?.(t)
+    runner.mean(obs, n, mean, alive, paramOf)
+    for (let i = 0; i < n; i++) {
+      if (alive[i] === 0) continue
+      const o = i * T + t
+      copyObs(obs, i, obsOut, o * obsDim)
+      const std = stds[paramOf[i]]
+      const rng = actRngs[i]
+      for (let c = 0; c < actDim; c++) {
+        const m = mean[i * actDim + c]
+        const a = job.deterministic ? m : Math.fround(m + std[c] * rng.normal())
+        if (!Number.isFinite(a))
+          return E.left(
+            numericalError(
+              where,
+              `task ${job.taskIds[i]}, episode ${job.episodeIds[i]}, step ${t}: action component ${c} is ${a} ` +
+                `(policy mean ${m}); check the policy parameters`
+            )
+          )
+        act[i * actDim + c] = a
+        actOut[o * actDim + c] = a
+      }
+    }
+    const stepped = env.step(act)
+    if (E.isLeft(stepped)) return stepped
+    const res = stepped.right
+    for (const ev of res.events) events.push({ kind: ev.kind, env: ev.env, message: ev.message })
+    for (let i = 0; i < n; i++) {
+      if (alive[i] === 0) continue
+      const o = i * T + t
+      if (res.diverged[i] === 1) {
+        // The diverged step is dropped: the episode ends at the last valid observation.
+        diverged[i] = 1
+        alive[i] = 0
+        nAlive--
+        copyObs(obs, i, lastObs, i * obsDim)
+        obsOut.fill(0, o * obsDim, (o + 1) * obsDim)
+        actOut.fill(0, o * actDim, (o + 1) * actDim)
+        continue
+      }
+      steps++
+      mask[o] = 1
+      rewards[o] = res.reward[i]
+      if (res.done[i] === 1) {
+        alive[i] = 0
+        nAlive--
+        terminated[i] = res.terminated[i]
+        copyObs(res.finalObs, i, lastObs, i * obsDim)
+      }
+    }
+    obs = res.obs
+  }
+  for (let i = 0; i < n; i++) if (alive[i] === 1) copyObs(obs, i, lastObs, i * obsDim)
+  return E.right({
+    chunk: job.chunk,
+    n,
+    horizon: T,
+    obsDim,
+    actDim,
+    obs: obsOut,
+    actions: actOut,
+    rewards,
+    mask,
+    terminated,
+    diverged,
+    lastObs,
+    steps,
+    events
+  })
+}
