@@ -15,6 +15,10 @@ interface Command {
 }
 
 const commands: Readonly<Record<string, Command>> = {
+  train: {
+    summary: 'meta-train a policy (paper Algorithm 2): any env, estimator, control variate, outer optimiser',
+    load: () => import('./train.js')
+  },
   estimators: {
     summary: 'list the estimators; check which are unbiased against exact gradients of tabular MDPs',
     load: () => import('./estimators.js')

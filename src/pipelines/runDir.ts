@@ -67,7 +67,7 @@ const statColumns = [
   'diverged',
   'stepsThisIteration'
 ]
-const timingColumns = ['sample', 'controlVariates', 'adapt', 'metaUpdate', 'evaluate', 'total']
+const timingColumns = ['tasks', 'sample', 'controlVariates', 'adapt', 'metaUpdate', 'evaluate']
 export const csvColumns: ReadonlyArray<string> = [
   'iteration',
   'envSteps',
