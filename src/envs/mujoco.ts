@@ -10,7 +10,8 @@
  * - XML compile errors arrive as a `CppException` without a message (or, for a document that is not
  *   XML, as a null model), so errors here name the model and the C++ function that threw;
  * - MuJoCo prints warnings through the module's `print` hook: they are captured (not echoed) and kept
- *   in a short ring buffer so that a divergence report can quote them.
+ *   in a short ring buffer so that a divergence report can quote them; MuJoCo errors (`mju_error`) are
+ *   thrown as JS `Error`s.
  *
  * @packageDocumentation
  */
@@ -54,7 +55,13 @@ let modulePromise: Promise<Mujoco> | undefined
  */
 export const getMujoco = (): Promise<Mujoco> => {
   if (modulePromise === undefined) {
-    const loading = import('mujoco-js').then((m) => m.default({ print: capture, printErr: capture }))
+    // MuJoCo's warnings arrive on `print` (captured, not echoed); `printErr` carries the runtime's own
+    // diagnostics (aborts), which are captured and still shown.
+    const printErr = (line: string): void => {
+      capture(line)
+      console.error(`mujoco-js: ${line}`)
+    }
+    const loading = import('mujoco-js').then((m) => m.default({ print: capture, printErr }))
     modulePromise = loading
     loading.catch(() => {
       if (modulePromise === loading) modulePromise = undefined
