@@ -81,7 +81,7 @@ export const policyParamIssues = (spec: PolicySpec, params: unknown, path: strin
     }
     for (let i = 0; i < values.length; i++)
       if (!Number.isFinite(values[i])) {
-        issues.push({ path: `${at}.values.${i}`, value: values[i], expected: 'a finite number' })
+        issues.push({ path: `${at}.values.${i}`, value: String(values[i]), expected: 'a finite number' })
         break
       }
   }
