@@ -8,7 +8,8 @@
  * or from the first tfjs backend when torch is absent.
  *
  * Flags: --reps N (timed repetitions of meta-gradient and HVP, default 5; cpu: 1),
- *        --cg-reps N (timed CG runs, default 2; cpu: none unless --cg-cpu),
+ *        --cg-reps N (timed CG runs, default 1, the first one also giving the result; cpu: none
+ *        unless --cg-cpu),
  *        --backends a,b (default native,wasm,cpu,tensorflow: those that initialise),
  *        --formulations per-task,batched, --no-torch, --json.
  */
@@ -62,13 +63,18 @@ const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return Math.sqrt(num / Math.max(den, 1e-30))
 }
 
-/** Run `f` once for its result (also the warm-up), then `reps` timed runs. */
-const measure = (reps: number, f: () => Params): { result: Float32Array; timing: Timing } => {
+/**
+ * Run `f` once for its result, then time `reps` runs. The first run is a warm-up (JIT, buffer pool)
+ * unless `timeFirst` (CG: it follows the HVP runs, which already warmed everything up).
+ */
+const measure = (reps: number, f: () => Params, timeFirst = false): { result: Float32Array; timing: Timing } => {
+  const t0 = performance.now()
   const first = f()
+  const firstMs = performance.now() - t0
   const result = flatten(first)
   disposeParams(first)
-  const times: number[] = []
-  for (let r = 0; r < reps; r++) {
+  const times: number[] = timeFirst ? [firstMs] : []
+  for (let r = timeFirst ? 1 : 0; r < reps; r++) {
     const t0 = performance.now()
     disposeParams(f())
     times.push(performance.now() - t0)
@@ -80,7 +86,7 @@ const main = async (): Promise<void> => {
   const { values } = parseArgs({
     options: {
       reps: { type: 'string', default: '5' },
-      'cg-reps': { type: 'string', default: '2' },
+      'cg-reps': { type: 'string', default: '1' },
       backends: { type: 'string' },
       formulations: { type: 'string' },
       'no-torch': { type: 'boolean', default: false },
@@ -119,7 +125,7 @@ const main = async (): Promise<void> => {
       const n = slow ? 1 : reps
       const g = measure(n, () => metaGradient(w, form))
       const h = measure(n, () => metaKlHvp(w, form))
-      const c = slow && !values['cg-cpu'] ? null : measure(slow ? 1 : cgReps, () => metaKlCg(w, form))
+      const c = slow && !values['cg-cpu'] ? null : measure(slow ? 1 : cgReps, () => metaKlCg(w, form), true)
       rows.push({
         backend: info.right.active,
         formulation: form,

@@ -44,6 +44,8 @@ export interface PoolStats {
 
 type Kind = 'float32' | 'int32'
 
+const keyOf = (a: PooledArray): string => `${a instanceof Int32Array ? 'int32' : 'float32'}:${a.length}`
+
 /**
  * A MathBackendCPU that recycles native kernels' output arrays (see the module comment). The
  * inherited cpu kernels run on it unchanged.
@@ -52,7 +54,10 @@ type Kind = 'float32' | 'int32'
  * @since 0.1.0
  */
 export class NativeBackend extends MathBackendCPU {
+  /** Free arrays by kind and length; the most recently freed last (likely still in cache). */
   private readonly free = new Map<string, PooledArray[]>()
+  /** Every free array, oldest first: when the pool is full, the oldest go (sizes change over a run). */
+  private readonly age = new Set<PooledArray>()
   private readonly live = new WeakMap<ArrayBufferLike, PooledArray>()
   private pooledBytes = 0
   private hits = 0
@@ -71,6 +76,7 @@ export class NativeBackend extends MathBackendCPU {
       const list = this.free.get(`${kind}:${n}`)
       const a = list?.pop()
       if (a !== undefined) {
+        this.age.delete(a)
         this.pooledBytes -= a.byteLength
         this.hits++
         return a
@@ -132,17 +138,32 @@ export class NativeBackend extends MathBackendCPU {
   /** Return a scratch array that a native kernel took with `alloc` and never made a tensor of. */
   recycle(values: PooledArray): void {
     if (values.length < this.options.minLength || values.byteOffset !== 0) return
-    if (this.pooledBytes + values.byteLength > this.options.maxBytes) return
-    const key = `${values instanceof Int32Array ? 'int32' : 'float32'}:${values.length}`
+    if (values.byteLength > this.options.maxBytes) return
+    while (this.pooledBytes + values.byteLength > this.options.maxBytes && this.age.size > 0) this.evictOldest()
+    const key = keyOf(values)
     const list = this.free.get(key)
     if (list === undefined) this.free.set(key, [values])
     else list.push(values)
+    this.age.add(values)
     this.pooledBytes += values.byteLength
+  }
+
+  private evictOldest(): void {
+    const oldest = this.age.values().next().value
+    if (oldest === undefined) return
+    this.age.delete(oldest)
+    const list = this.free.get(keyOf(oldest))
+    if (list !== undefined) {
+      const i = list.indexOf(oldest)
+      if (i >= 0) list.splice(i, 1)
+    }
+    this.pooledBytes -= oldest.byteLength
   }
 
   /** Drop every pooled array (they are garbage-collected like any other). */
   clearPool(): void {
     this.free.clear()
+    this.age.clear()
     this.pooledBytes = 0
   }
 
