@@ -32,3 +32,23 @@ export * from './estimators/codec.js'
 export * from './estimators/statistics.js'
 export * from './estimators/groundTruth/tabularMdp.js'
 export * from './estimators/groundTruth/problem.js'
+
+// envs: MuJoCo and small task distributions
+export * from './envs/index.js'
+
+// pipelines: sampling, control variates, meta-training stages
+export * from './pipelines/config.js'
+export * from './pipelines/episodes.js'
+export * from './pipelines/policy.js'
+export * from './pipelines/meta.js'
+export * from './pipelines/outer.js'
+export * from './pipelines/stages.js'
+export * from './pipelines/train.js'
+export * from './pipelines/runDir.js'
+export * from './pipelines/controlVariates/linearFeature.js'
+export * from './pipelines/controlVariates/valueNet.js'
+export * from './pipelines/optim/adam.js'
+export * from './pipelines/sampler/index.js'
+
+// plots
+export * from './plot/index.js'

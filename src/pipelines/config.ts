@@ -14,6 +14,7 @@ import * as t from 'io-ts'
 import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import { envIds } from '../envs/registry.js'
+import { FiniteNumber, PositiveInt } from '../envs/tasks.js'
 import type { EnvId } from '../envs/vecEnv.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -28,10 +29,8 @@ const refine = <A>(base: t.Type<A, A, unknown>, name: string, ok: (a: A) => bool
     t.identity
   )
 
-export const PositiveInt = refine(t.number, 'an integer >= 1', (n) => Number.isInteger(n) && n >= 1)
 export const NonNegativeInt = refine(t.number, 'an integer >= 0', (n) => Number.isInteger(n) && n >= 0)
 export const PositiveNumber = refine(t.number, 'a finite number > 0', (n) => Number.isFinite(n) && n > 0)
-export const FiniteNumber = refine(t.number, 'a finite number', (n) => Number.isFinite(n))
 export const Fraction = refine(t.number, 'a number in (0, 1]', (n) => n > 0 && n <= 1)
 
 const EnvIdC = refine(t.string, `one of ${envIds.join(', ')}`, (s) =>

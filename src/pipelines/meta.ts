@@ -110,7 +110,8 @@ export const disposeMetaProblem = (m: MetaProblem): void => {
  * dividing by this averages it over all steps, the scale of the reference code (ProMP, TMAML) for
  * which the published inner step size 0.1 was tuned.
  */
-const stepsOf = (d: Readonly<Record<string, tf.Tensor>>): number => d['rewards'].shape[0] * (d['rewards'].shape[1] as number)
+const stepsOf = (d: Readonly<Record<string, tf.Tensor>>): number =>
+  d['rewards'].shape[0] * (d['rewards'].shape[1] as number)
 
 /**
  * theta'_k(theta): the inner steps of task k with the problem's estimator (per-episode mean of its

@@ -5,7 +5,7 @@
  * stage, drop evaluation — from these public operators.
  *
  * ```
- * sampleTasks -> innerLoop(rolloutPre -> fitControlVariates -> adapt) -> rolloutPost
+ * sampleTasks -> innerLoop(rolloutPre -> fitControlVariates -> adaptPolicies) -> rolloutPost
  *   -> fitOuterBaselines -> metaUpdate -> evaluate
  * ```
  *
@@ -31,6 +31,7 @@ import type { ArrayParams } from './optim/params.js'
 import { outerStep } from './outer.js'
 import { type PolicySpec, toArrays, toTensors } from './policy.js'
 import type { Sampler } from './sampler/types.js'
+import { nanHook } from './testHooks.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -185,7 +186,10 @@ const rollout = async (
     seed: deps.cfg.seed,
     stream
   })
-  return E.isLeft(r) ? r : checkBatches(`rollouts ${stream.join('/')}`, r.right)
+  if (E.isLeft(r)) return r
+  const hook = nanHook()
+  if (hook?.where === 'rollouts' && stream[0] === hook.iteration && stream[1] === 'post') r.right[0].rewards[0] = NaN
+  return checkBatches(`rollouts ${stream.join('/')}`, r.right)
 }
 
 /** Sample the pre-update episodes of the current inner step at each task's current parameters. */
@@ -252,7 +256,7 @@ export const fitControlVariates = (): OperatorFunction<IterationContext, Iterati
   })
 
 /** One inner gradient step per task with the estimator: theta'_{k, s+1} = theta'_{k, s} + alpha grad. */
-export const adapt = (): OperatorFunction<IterationContext, IterationContext> =>
+export const adaptPolicies = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('adapt', (ctx) => {
     const { cfg } = ctx.deps
     const step = (ctx.preBaselines[0]?.length ?? 0) - 1
@@ -289,11 +293,11 @@ export const adapt = (): OperatorFunction<IterationContext, IterationContext> =>
     }
   })
 
-/** `rolloutPre -> fitControlVariates -> adapt`, `cfg.innerSteps` times (or the given stages). */
+/** `rolloutPre -> fitControlVariates -> adaptPolicies`, `cfg.innerSteps` times (or the given stages). */
 export const innerLoop =
   (
     steps: OperatorFunction<IterationContext, IterationContext> = (c$) =>
-      c$.pipe(rolloutPre(), fitControlVariates(), adapt())
+      c$.pipe(rolloutPre(), fitControlVariates(), adaptPolicies())
   ): OperatorFunction<IterationContext, IterationContext> =>
   (ctx$) =>
     ctx$.pipe(
@@ -340,7 +344,19 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
       post: ctx.post.map((batch, k) => ({ batch, baseline: ctx.postBaselines[k] }))
     })
     try {
-      const r = outerStep(problem, ctx.state.policy, ctx.state.adam, cfg)
+      const hook = nanHook()
+      const poisoned =
+        hook?.where === 'gradient' && hook.iteration === ctx.state.iteration
+          ? {
+              ...problem,
+              tasks: problem.tasks.map((t) => ({
+                ...t,
+                post: { ...t.post, rewards: tf.mul(t.post['rewards'], NaN) },
+                postAdvantage: tf.mul(t.postAdvantage, NaN)
+              }))
+            }
+          : problem
+      const r = outerStep(poisoned, ctx.state.policy, ctx.state.adam, cfg)
       if (E.isLeft(r)) return r
       const steps = stepsTaken(ctx.post) + ctx.pre.reduce((a, p) => a + stepsTaken(p), 0)
       const next: TrainState = {
