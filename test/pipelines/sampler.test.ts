@@ -2,7 +2,10 @@
 // policy it runs (mean, noise, per-task parameters), request validation, and flat memory.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
+import * as E from 'fp-ts/lib/Either.js'
 import { getMujoco, heapBytes, heapInUse } from '../../src/envs/mujoco.js'
+import type { StepResult } from '../../src/envs/vecEnv.js'
+import { makeEnvCache, runChunk, type EnvCache } from '../../src/pipelines/sampler/chunk.js'
 import {
   gaussianMlpMean,
   makeSampler,
@@ -121,6 +124,65 @@ describe('pipelines/sampler', () => {
       } finally {
         await sampler.close()
       }
+    })
+  })
+
+  describe('divergences', () => {
+    it('a diverged step is dropped: the episode ends at its last valid observation and is counted', async () => {
+      // A real point2d env whose step reports env 1 as diverged at step 3 (as the env layer would).
+      const cache: EnvCache = {
+        acquire: async (s, n, horizon, tasks) => {
+          const env = must(await s.make({ n, horizon, tasks, autoReset: 'manual' }))
+          let t = 0
+          return E.right({
+            ...env,
+            step: (a) =>
+              E.map((r: StepResult): StepResult => {
+                if (t++ !== 3) return r
+                const flag = (x: Uint8Array) => Uint8Array.from(x, (v, i) => (i === 1 ? 1 : v))
+                return {
+                  ...r,
+                  diverged: flag(r.diverged),
+                  done: flag(r.done),
+                  reward: Float64Array.from(r.reward, (v, i) => (i === 1 ? 0 : v)),
+                  events: [{ env: 1, kind: 'diverged', message: 'point2d: env 1 diverged (test)' }]
+                }
+              })(env.step(a))
+          })
+        },
+        release: (env) => env.dispose(),
+        clear: () => undefined,
+        size: () => 0
+      }
+      const policy: PolicySpec = { obsDim: 2, actDim: 2, hidden: [4], activation: 'tanh' }
+      const job = {
+        chunk: 0,
+        envId: 'point2d',
+        horizon: 8,
+        policy,
+        params: [randomPolicy(policy, 1)],
+        paramOf: [0, 0, 0],
+        tasks: [{ goal: [0.4, 0.4] }, { goal: [0.4, 0.4] }, { goal: [0.4, 0.4] }],
+        taskIds: [0, 0, 0],
+        episodeIds: [0, 1, 2],
+        seed: 1,
+        stream: [],
+        deterministic: false
+      }
+      const r = must(await runChunk(job, cache))
+      expect(Array.from(r.diverged)).toEqual([0, 1, 0])
+      expect(Array.from(r.mask.subarray(8, 16))).toEqual([1, 1, 1, 0, 0, 0, 0, 0])
+      expect(isZero(r.obs.subarray((8 + 3) * 2, 16 * 2))).toBe(true)
+      expect(isZero(r.actions.subarray((8 + 3) * 2, 16 * 2))).toBe(true)
+      // Everything before the divergence is as in an undisturbed run; lastObs is the observation before step 3.
+      const clean = must(await runChunk(job, makeEnvCache(false)))
+      expect(sameBits(r.obs.subarray(8 * 2, (8 + 3) * 2), clean.obs.subarray(8 * 2, (8 + 3) * 2))).toBe(true)
+      expect(sameBits(r.lastObs.subarray(2, 4), clean.obs.subarray((8 + 3) * 2, (8 + 4) * 2))).toBe(true)
+      expect(sameBits(r.obs.subarray(0, 8 * 2), clean.obs.subarray(0, 8 * 2))).toBe(true)
+      expect(r.terminated[1]).toBe(0)
+      expect(r.events).toEqual([{ kind: 'diverged', env: 1, message: 'point2d: env 1 diverged (test)' }])
+      expect(Array.from(r.mask.subarray(0, 8))).toEqual([1, 1, 1, 1, 1, 1, 1, 1])
+      expect(r.steps).toBe(8 + 3 + 8)
     })
   })
 

@@ -135,7 +135,14 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
   const timeouts = opts.chunkTimeoutMs ?? defaults.chunkTimeoutMs
   const startTimeoutMs = opts.startTimeoutMs ?? defaults.startTimeoutMs
   const cacheEnvs = opts.cacheEnvs ?? defaults.cacheEnvs
-  const emit = (e: SamplerEvent): void => opts.onEvent?.(e)
+  const emit = (e: SamplerEvent): void => {
+    try {
+      opts.onEvent?.(e)
+    } catch (err) {
+      // A listener's bug must not break sampling (events also fire inside worker-exit handlers).
+      process.emitWarning(`sampler: the onEvent listener threw on ${e._tag}: ${String(err)}`)
+    }
+  }
   let closed = false
   const closedError = resourceError('sampler', 'the sampler was closed')
 
