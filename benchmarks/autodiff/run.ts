@@ -13,6 +13,7 @@
  *        --backends a,b (default native,wasm,cpu,tensorflow: those that initialise),
  *        --formulations per-task,batched, --no-torch, --json.
  */
+import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
@@ -102,6 +103,7 @@ const main = async (): Promise<void> => {
   const forms = (values.formulations?.split(',') ?? allFormulations) as Formulation[]
   for (const f of forms) if (!allFormulations.includes(f)) throw new Error(`unknown formulation '${f}'`)
   const data = makeWorkloadData(1)
+  const loadBefore = loadavg()[0]
 
   let torch: TorchReport | null = null
   if (!values['no-torch']) {
@@ -205,6 +207,10 @@ const main = async (): Promise<void> => {
     `MAML meta-gradient, meta-KL HVP and ${cgIterations} CG iterations: policy ${data.size.obsDim}-${data.size.hidden.join('-')}-${data.size.actDim} tanh, ` +
       `${data.size.tasks} tasks x ${data.size.samples} + ${data.size.samples} samples, float32; median ms of ${reps} ` +
       `(CG: ${cgReps}; cpu: 1, no CG)`
+  )
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}; 1-min load average ${loadBefore.toFixed(1)} at start, ` +
+      `${loadavg()[0].toFixed(1)} at end (other processes share the cores: compare rows of one run)`
   )
   if (torch !== null)
     console.log(
