@@ -384,7 +384,7 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
   })
 
 /**
- * Every `cfg.evalEvery` iterations: on `cfg.evalTasks` held-out tasks (their own random stream),
+ * Every `cfg.evalEvery` iterations: on `cfg.evalTasks` held-out tasks (drawn once from their own stream),
  * the mean return before adaptation and after one inner step (control variate fitted without
  * updating any state). Adds `evalPre`, `evalPost` to the stats.
  */
@@ -393,7 +393,8 @@ export const evaluate = (): OperatorFunction<IterationContext, IterationContext>
     const { cfg } = ctx.deps
     const it = ctx.state.iteration
     if (cfg.evalEvery === 0 || it % cfg.evalEvery !== 0) return E.right(ctx)
-    const tasks = ctx.deps.env.sampleTasks(rngAt(cfg.seed, 'eval-tasks', it), cfg.evalTasks)
+    // The same held-out tasks at every evaluation, so evaluations are comparable across iterations.
+    const tasks = ctx.deps.env.sampleTasks(rngAt(cfg.seed, 'eval-tasks'), cfg.evalTasks)
     const theta = ctx.state.policy
     const pre = await rollout(ctx.deps, tasks, [theta], ['eval', it, 'pre'], cfg.rolloutsPerTask)
     if (E.isLeft(pre)) return pre
