@@ -50,7 +50,16 @@ const nodedir = [process.env.npm_config_nodedir, dirname(dirname(process.execPat
 if (nodedir === undefined) notBuilt(`no Node headers (include/node/node_api.h) next to ${process.execPath}`)
 
 // node-gyp: the one npm runs scripts with, else npm's bundled copy, else one on PATH.
-const npmBundled = join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')
+const npmBundled = join(
+  dirname(dirname(process.execPath)),
+  'lib',
+  'node_modules',
+  'npm',
+  'node_modules',
+  'node-gyp',
+  'bin',
+  'node-gyp.js'
+)
 const gypJs = [process.env.npm_config_node_gyp, npmBundled].find((p) => p !== undefined && p !== '' && existsSync(p))
 const gyp = gypJs !== undefined ? [process.execPath, [gypJs]] : ['node-gyp', []]
 

@@ -243,8 +243,7 @@ const main = async (): Promise<void> => {
     )
   }
   if (torch !== null) {
-    const best = (xs: ReadonlyArray<number | undefined>) =>
-      Math.min(...xs.filter((x): x is number => x !== undefined))
+    const best = (xs: ReadonlyArray<number | undefined>) => Math.min(...xs.filter((x): x is number => x !== undefined))
     const tr = Object.values(torch.results)
     for (const b of [...new Set(rows.map((r) => r.backend))]) {
       const mine = rows.filter((r) => r.backend === b)

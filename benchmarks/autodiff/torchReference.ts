@@ -67,9 +67,7 @@ export const writeWorkload = (data: WorkloadData, dir: string): string => {
     size: data.size,
     cg: { iterations: cgIterations, damping: cgDamping },
     params: Object.fromEntries(Object.entries(data.params).map(([k, p]) => [k, put(p.values, p.shape)])),
-    direction: Object.fromEntries(
-      Object.entries(data.direction).map(([k, v]) => [k, put(v, data.params[k].shape)])
-    ),
+    direction: Object.fromEntries(Object.entries(data.direction).map(([k, v]) => [k, put(v, data.params[k].shape)])),
     tasks: data.tasks.map((t) => ({
       preObs: put(t.preObs, [n, obsDim]),
       preAct: put(t.preAct, [n, actDim]),
@@ -103,7 +101,16 @@ export const runTorchReference = (
     const json = writeWorkload(data, dir)
     const r = spawnSync(
       found.python,
-      [script, json, '--reps', String(opts.reps), '--cg-reps', String(opts.cgReps), '--formulations', opts.formulations.join(',')],
+      [
+        script,
+        json,
+        '--reps',
+        String(opts.reps),
+        '--cg-reps',
+        String(opts.cgReps),
+        '--formulations',
+        opts.formulations.join(',')
+      ],
       {
         encoding: 'utf8',
         maxBuffer: 256 * 2 ** 20,

@@ -65,7 +65,9 @@ export interface NativeAddon {
 }
 
 /** Where the built addon lives, whether running from src/ (tsx, vitest) or dist/ (tsc output). */
-export const addonPath: string = fileURLToPath(new URL('../../src/native/build/Release/tmaml_native.node', import.meta.url))
+export const addonPath: string = fileURLToPath(
+  new URL('../../src/native/build/Release/tmaml_native.node', import.meta.url)
+)
 
 const functionNames: ReadonlyArray<keyof NativeAddon> = ['unary', 'binary', 'stridedCopy', 'reduce', 'matMul', 'info']
 
@@ -89,7 +91,9 @@ export const loadAddon = (path: string = addonPath): AddonLoad => {
   if (process.env['OPENBLAS_NUM_THREADS'] === undefined) process.env['OPENBLAS_NUM_THREADS'] = '1'
   try {
     const m: unknown = createRequire(import.meta.url)(path)
-    return isAddon(m) ? { _tag: 'Loaded', addon: m } : { _tag: 'Broken', reason: `${path} lacks the expected functions` }
+    return isAddon(m)
+      ? { _tag: 'Loaded', addon: m }
+      : { _tag: 'Broken', reason: `${path} lacks the expected functions` }
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
     return { _tag: 'Broken', reason: `failed to load (${why})` }

@@ -8,7 +8,10 @@ const what = process.argv[2]
 
 const pkgConfig = (flag) => {
   try {
-    return execFileSync('pkg-config', [flag, 'openblas'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    return execFileSync('pkg-config', [flag, 'openblas'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore']
+    }).trim()
   } catch {
     return null
   }
@@ -27,7 +30,12 @@ const candidates = [
 if (what === 'include') {
   const flags = pkgConfig('--cflags-only-I')
   if (flags !== null && flags !== '') {
-    console.log(flags.split(/\s+/).map((f) => f.replace(/^-I/, '')).join(' '))
+    console.log(
+      flags
+        .split(/\s+/)
+        .map((f) => f.replace(/^-I/, ''))
+        .join(' ')
+    )
   } else {
     const dir = candidates.find((d) => existsSync(`${d}/cblas.h`))
     console.log(dir ?? '')

@@ -64,7 +64,6 @@ export const nativeKernelConfigs = (addon: NativeAddon): ReadonlyArray<tf.Kernel
   tileKernel(addon)
 ]
 
-
 /**
  * Register the `native` backend and its kernels: the cpu kernel configs under 'native', then the
  * native ones in their place. Idempotent.
@@ -80,10 +79,12 @@ export const registerNativeBackend = (addon: NativeAddon, priority = 0): void =>
     tf.registerKernel({ ...k, backendName: nativeBackendName })
   }
   for (const k of natives) {
-    if (tf.getKernel(k.kernelName, nativeBackendName) !== undefined) tf.unregisterKernel(k.kernelName, nativeBackendName)
+    if (tf.getKernel(k.kernelName, nativeBackendName) !== undefined)
+      tf.unregisterKernel(k.kernelName, nativeBackendName)
     tf.registerKernel(k)
   }
-  if (tf.findBackendFactory(nativeBackendName) === null) tf.registerBackend(nativeBackendName, () => new NativeBackend(), priority)
+  if (tf.findBackendFactory(nativeBackendName) === null)
+    tf.registerBackend(nativeBackendName, () => new NativeBackend(), priority)
 }
 
 // ---------------------------------------------------------------------------------------------

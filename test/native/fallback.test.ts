@@ -9,9 +9,8 @@ import { describe, expect, it, vi } from 'vitest'
 // Before any project module loads: nativeStatus() reads it once.
 process.env['TMAML_NATIVE'] = '0'
 const tf = await import('@tensorflow/tfjs-core')
-const { defaultBackend, initBackend, initBackendOrThrow, resolveBackendChoice } = await import(
-  '../../src/graph/backend.js'
-)
+const { defaultBackend, initBackend, initBackendOrThrow, resolveBackendChoice } =
+  await import('../../src/graph/backend.js')
 const { nativeStatus } = await import('../../src/native/index.js')
 const { availableBackends } = await import('../support/backends.js')
 const { gradients } = await import('../../src/graph/autodiff.js')

@@ -1,4 +1,4 @@
-// The element-wise loops of elementwise.inc compiled for one instruction set; addon.cc picks the
+// The element-wise loops of elementwise_impl.h compiled for one instruction set; dispatch.cc picks the
 // best one the CPU supports at load time (__builtin_cpu_supports).
 #include <cmath>
 #include <cstring>
@@ -16,4 +16,4 @@
 #define TMAML_HAVE_AVX2 1  // __AVX2__ is not defined by the target pragma
 #endif
 #define TMAML_SIMD_NS avx512
-#include "elementwise.inc"
+#include "elementwise_impl.h"

@@ -1,4 +1,4 @@
-// The element-wise loops of elementwise.inc compiled for one instruction set; addon.cc picks the
+// The element-wise loops of elementwise_impl.h compiled for one instruction set; dispatch.cc picks the
 // best one the CPU supports at load time (__builtin_cpu_supports).
 #include <cmath>
 #include <cstring>
@@ -11,4 +11,4 @@
 
 // Baseline x86-64 (SSE2): no target pragma.
 #define TMAML_SIMD_NS base
-#include "elementwise.inc"
+#include "elementwise_impl.h"

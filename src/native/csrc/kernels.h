@@ -54,7 +54,7 @@ void batchMatMul(const float* a, const float* b, float* c, int64_t batch, int64_
 const char* blasInfo();
 void blasInit();
 
-// The per-instruction-set copies of the loops in elementwise.inc (dispatch.cc picks one).
+// The per-instruction-set copies of the loops in elementwise_impl.h (dispatch.cc picks one).
 #define TMAML_DECLARE_SIMD(ns)                                                                                   \
   namespace ns {                                                                                                 \
   void unary(int32_t op, const float* x, float* out, size_t n);                                                  \

@@ -66,5 +66,6 @@ export const binaryKernel = (addon: NativeAddon, kernelName: string, op: BinaryO
   }
 }
 
+/** The native binary kernel configs (one per entry of binaryKernelOps). */
 export const binaryKernels = (addon: NativeAddon): ReadonlyArray<tf.KernelConfig> =>
   binaryKernelOps.map(([name, op]) => binaryKernel(addon, name, op))

@@ -20,6 +20,7 @@ import {
 const alloc = (be: MathBackendCPU, dtype: string, n: number): Float32Array | Int32Array =>
   dtype === 'int32' ? allocInt32(be, n) : allocFloat32(be, n)
 
+/** Transpose as a strided copy (AVX2 8x8 register transposes for a swap of the last two axes). */
 export const transposeKernel = (addon: NativeAddon): tf.KernelConfig => {
   const fallback = cpuKernel(tf.Transpose)
   return {
@@ -46,6 +47,7 @@ export const transposeKernel = (addon: NativeAddon): tf.KernelConfig => {
   }
 }
 
+/** Tile (and so tf.broadcastTo) as a strided copy with stride 0 along repeated dims. */
 export const tileKernel = (addon: NativeAddon): tf.KernelConfig => {
   const fallback = cpuKernel(tf.Tile)
   return {

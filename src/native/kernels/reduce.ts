@@ -34,6 +34,10 @@ interface Plan {
   readonly inner: number
 }
 
+/**
+ * Group `shape`'s axes into [outer, reduce, inner] when the reduced `axes` form one block (size-1
+ * dims ignored), else a permutation that moves them last (then inner = 1).
+ */
 export const planReduction = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): Plan => {
   const reduced = shape.map((_, d) => axes.includes(d))
   // Size-1 dims can join either group; ignore them when looking for one reduced block.
@@ -62,7 +66,12 @@ export const planReduction = (shape: ReadonlyArray<number>, axes: ReadonlyArray<
 }
 
 /** A float32 fast path for a reduction kernel; other dtypes (and empty Max/Min) go to the cpu kernel. */
-export const reduceKernel = (addon: NativeAddon, kernelName: string, axisAttr: string, op: ReduceOp): tf.KernelConfig => {
+export const reduceKernel = (
+  addon: NativeAddon,
+  kernelName: string,
+  axisAttr: string,
+  op: ReduceOp
+): tf.KernelConfig => {
   const fallback = cpuKernel(kernelName)
   return {
     kernelName,
@@ -100,5 +109,6 @@ export const reduceKernel = (addon: NativeAddon, kernelName: string, axisAttr: s
   }
 }
 
+/** The native reduction kernel configs (one per entry of reduceKernelOps). */
 export const reduceKernels = (addon: NativeAddon): ReadonlyArray<tf.KernelConfig> =>
   reduceKernelOps.map(([name, attr, op]) => reduceKernel(addon, name, attr, op))

@@ -36,5 +36,6 @@ export const unaryKernel = (addon: NativeAddon, kernelName: string, op: UnaryOp)
   }
 }
 
+/** The native unary kernel configs (one per entry of unaryKernelOps). */
 export const unaryKernels = (addon: NativeAddon): ReadonlyArray<tf.KernelConfig> =>
   unaryKernelOps.map(([name, op]) => unaryKernel(addon, name, op))
