@@ -43,7 +43,7 @@ the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
   --horizon N           steps per episode (0 = the env's default)
   --iterations N        --seed N        --workers N (sampler threads; 0 = main thread)
   --inner-lr X          --outer-lr X    --inner-steps N
-  --eval-every N        --checkpoint-every N
+  --eval-every N        --eval-tasks N   --checkpoint-every N
   --backend B           auto | native | wasm | cpu | tensorflow | tensorflow-gpu
   --run-dir DIR         where to write (default runs/<env>-<estimator>-<outer>-s<seed>-<time>)
   --json                print each iteration's record as a JSON line on stdout
@@ -68,6 +68,7 @@ const flagSpec = {
   'outer-lr': { type: 'string' },
   'inner-steps': { type: 'string' },
   'eval-every': { type: 'string' },
+  'eval-tasks': { type: 'string' },
   'checkpoint-every': { type: 'string' },
   backend: { type: 'string' },
   'run-dir': { type: 'string' },
@@ -90,6 +91,7 @@ const flagFields: ReadonlyArray<readonly [keyof typeof flagSpec, keyof Experimen
   ['outer-lr', 'outerLr', 'number'],
   ['inner-steps', 'innerSteps', 'number'],
   ['eval-every', 'evalEvery', 'number'],
+  ['eval-tasks', 'evalTasks', 'number'],
   ['checkpoint-every', 'checkpointEvery', 'number'],
   ['backend', 'backend', 'string'],
   ['run-dir', 'runDir', 'string']
