@@ -8,9 +8,10 @@ import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../base/errors.js'
 import { initBackend, resolveBackendChoice } from '../graph/backend.js'
 import { runSelfCheck } from '../graph/selfCheck.js'
+import { nativeStatus } from '../native/index.js'
 import { parseFlags } from './flags.js'
 
-const help = `usage: tmaml doctor [--json] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
+const help = `usage: tmaml doctor [--json] [--backend native|wasm|cpu|tensorflow|tensorflow-gpu]
 
 Reports Node, the tfjs backend in use, and checks 1st-3rd derivatives of tanh, exp, log, the DiCE
 magic box and a MAML meta-gradient against finite differences on that backend.
@@ -38,6 +39,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     backend: info.right.active,
     backendRequested: info.right.requested,
     backendNotes: info.right.notes,
+    native: nativeStatus(),
     higherOrderOk,
     checks
   }
@@ -48,6 +50,8 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     console.log(
       `backend   ${report.backend}${report.backendNotes.length > 0 ? ` (${report.backendNotes.join(', ')})` : ''}`
     )
+    const n = report.native
+    console.log(`native    ${n.active ? 'active' : `inactive${n.reason !== undefined ? ` (${n.reason})` : ''}`}`)
     console.log('self-check (autodiff vs finite differences):')
     for (const c of checks)
       console.log(
