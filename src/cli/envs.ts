@@ -1,5 +1,6 @@
 /**
- * `tmaml envs list [--json]` and `tmaml envs bench [--json] [--steps N] [--env id]... [--skip-native]`:
+ * `tmaml envs list [--json]` and
+ * `tmaml envs bench [--json] [--steps N] [--repeats R] [--env id]... [--skip-native]`:
  * the registered task distributions, and their simulation speed (one thread, 1 and 2 worker threads,
  * native MuJoCo when installed). Exit code 0 on success, 1 when the benchmark fails, 2 on bad usage.
  */
@@ -25,11 +26,12 @@ const help = `usage: tmaml envs <list|bench> [options]
   tmaml envs list [--json]
       every registered environment: id, observation and action sizes, default horizon, tasks and reward
 
-  tmaml envs bench [--json] [--steps N] [--env ID]... [--skip-native]
+  tmaml envs bench [--json] [--steps N] [--repeats R] [--env ID]... [--skip-native]
       env steps per second with random actions for each robot: on this thread, on 1 and 2 worker
       threads (aggregate), and for the same model on native MuJoCo when Debian's libmujoco-dev is
       installed (compiled with gcc at run time), with the wasm/native ratio. Progress goes to stderr.
-      --steps N     env steps per measurement (default: about 2 s worth per measurement)
+      --steps N     env steps per measurement (default: about 1 s worth per measurement)
+      --repeats R   interleaved rounds per configuration, the best one reported (default 3)
       --env ID      benchmark this environment, repeatable (default: one env per robot); an env id
                     or a robot name: ${Object.keys(robotEnv).join(', ')}
       --skip-native do not build or run the native comparison
@@ -76,7 +78,8 @@ const benchCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
       json: { type: 'boolean' },
       steps: { type: 'string' },
       env: { type: 'string', multiple: true },
-      'skip-native': { type: 'boolean' }
+      'skip-native': { type: 'boolean' },
+      repeats: { type: 'string' }
     },
     help
   )
@@ -87,6 +90,15 @@ const benchCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
     steps = /^[1-9][0-9]*$/.test(stepsFlag) ? Number(stepsFlag) : NaN
     if (!Number.isSafeInteger(steps)) {
       console.error(`tmaml envs bench: --steps must be a positive integer, got '${stepsFlag}'\n\n${help}`)
+      return 2
+    }
+  }
+  let repeats: number | undefined
+  const repeatsFlag = flags.right.repeats
+  if (typeof repeatsFlag === 'string') {
+    repeats = /^[1-9][0-9]?$/.test(repeatsFlag) ? Number(repeatsFlag) : NaN
+    if (!Number.isInteger(repeats)) {
+      console.error(`tmaml envs bench: --repeats must be an integer in 1..99, got '${repeatsFlag}'\n\n${help}`)
       return 2
     }
   }
@@ -103,6 +115,7 @@ const benchCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
   const report = await benchmarkEnvs({
     envIds: chosen.length > 0 ? chosen : defaultBenchEnvs,
     steps,
+    repeats,
     native: flags.right['skip-native'] !== true,
     progress: (line) => process.stderr.write(`envs bench: ${line}\n`)
   })

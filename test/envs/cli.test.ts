@@ -38,7 +38,8 @@ describe('tmaml envs', () => {
     [['envs', 'list', '--verbose'], "Unknown option '--verbose'"],
     [['envs', 'bench', '--steps', 'many'], "--steps must be a positive integer, got 'many'"],
     [['envs', 'bench', '--steps', '0'], '--steps must be a positive integer'],
-    [['envs', 'bench', '--env', 'cartpole'], "unknown environment 'cartpole'"]
+    [['envs', 'bench', '--env', 'cartpole'], "unknown environment 'cartpole'"],
+    [['envs', 'bench', '--repeats', '-1'], '--repeats']
   ])('%j is a usage error: exit code 2 and a message', (args, message) => {
     const r = tmaml(args)
     expect(r.status).toBe(2)
