@@ -1,6 +1,7 @@
 // The same seed, task and actions give bit-identical trajectories: twice in one thread, across envs of
 // one module, and in a worker thread (a separate MuJoCo module) against the main thread.
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
@@ -81,6 +82,17 @@ describe('envs/determinism', () => {
       const path = envWorkerPath()
       if (E.isLeft(path)) throw new Error(`${text(path.left)} (the test command runs tsc before vitest)`)
       expect(existsSync(path.right)).toBe(true)
+      // The worker runs dist/, this file runs src/: a stale build would make them differ for a dull reason.
+      const newest = (dir: string, ext: string): number =>
+        Math.max(
+          ...readdirSync(dir, { recursive: true, encoding: 'utf8' })
+            .filter((f) => f.endsWith(ext))
+            .map((f) => statSync(join(dir, f)).mtimeMs)
+        )
+      const distDir = dirname(path.right)
+      const srcDir = join(process.cwd(), 'src', 'envs')
+      if (existsSync(srcDir) && newest(srcDir, '.ts') > newest(distDir, '.js') + 1000)
+        throw new Error(`${distDir} is older than ${srcDir}: rebuild with \`npx tsc -p .\` before running these tests`)
       worker = must(startEnvWorker(path.right))
     })
     afterAll(async () => {
