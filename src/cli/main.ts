@@ -34,6 +34,10 @@ const commands: Readonly<Record<string, Command>> = {
   plot: {
     summary: 'plot learning curves of run folders (mean ± std over seeds) to SVG and PNG',
     load: () => import('./plot.js')
+  },
+  experiment: {
+    summary: "the paper's evidence: grad-accuracy (Fig. 4), grad-variance (Fig. 2), compare (Fig. 3 / Table 1)",
+    load: () => import('./experiment.js')
   }
 }
 

@@ -1,0 +1,374 @@
+/**
+ * Method comparison (paper section 5.4, Fig. 3 and Table 1): one `tmaml train` run folder per
+ * (method, seed) under `<out>`, every run with the same sample budget (tasks x rollouts x horizon per
+ * iteration, the same number of iterations), run as child processes `parallel` at a time.
+ *
+ * Resumable: a run whose checkpoint is at the last iteration is skipped, one with an earlier
+ * checkpoint is continued (`tmaml train --resume`), others start fresh. Re-running the same command
+ * after a kill therefore finishes the job; re-running it with more --iterations extends every run.
+ *
+ * Output: learning curves (post-update return, mean ± std over seeds, optionally smoothed) and a
+ * table in the form of the paper's Table 1 — the final return per method, mean ± std over seeds,
+ * where a run's final return is the mean post-update return of its last `final` iterations.
+ *
+ * @packageDocumentation
+ */
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as E from 'fp-ts/lib/Either.js'
+import { type TmamlError, resourceError } from '../base/errors.js'
+import { type ExperimentConfig, type OuterAlgorithm, resolveConfig } from '../pipelines/config.js'
+import { readCheckpoint, writeAtomic } from '../pipelines/runDir.js'
+import { meanStd } from '../plot/aggregate.js'
+import type { LineChart, Series } from '../plot/chart.js'
+import { readRun } from '../plot/readRun.js'
+import { formatMeanStd, formatNumber, renderTable } from '../plot/renderTable.js'
+import type { Method } from './metaGradients.js'
+import { formatDuration } from './progress.js'
+import { styled, trainingSeconds, writeReport } from './report.js'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
+
+/** The settings of the experiment (the CLI's flags). */
+export interface CompareOptions {
+  readonly env: string
+  readonly methods: ReadonlyArray<Method>
+  /** Seeds 1..seeds. */
+  readonly seeds: number
+  readonly iterations: number
+  readonly parallel: number
+  readonly tasks: number
+  readonly rollouts: number
+  /** 0: the env's default. */
+  readonly horizon: number
+  readonly outer: OuterAlgorithm
+  readonly outerLr: number
+  readonly innerLr: number
+  /** Sampler threads per run. */
+  readonly workers: number
+  /** Iterations averaged for a run's final return. */
+  readonly final: number
+  /** Moving-average window of the plotted curves. */
+  readonly smooth: number
+  readonly out: string
+  readonly figure: string
+  /** The backend setting of the runs (`auto` or a backend name). */
+  readonly backend: string
+}
+
+/** One (method, seed) run. */
+export interface RunSpec {
+  readonly method: Method
+  readonly seed: number
+  readonly dir: string
+  readonly config: ExperimentConfig
+}
+
+/** A run's state on disk: the iteration of its checkpoint (-1: none). */
+export type RunStatus =
+  { readonly _tag: 'Fresh' } | { readonly _tag: 'Partial'; readonly at: number } | { readonly _tag: 'Done' }
+
+/** One method's line in the final table. */
+export interface FinalRow {
+  readonly method: string
+  readonly finals: ReadonlyArray<number>
+  readonly mean: number
+  readonly std: number
+  readonly iterations: number
+}
+
+export interface CompareResult {
+  readonly table: ReadonlyArray<FinalRow>
+  readonly paths: ReadonlyArray<string>
+  readonly seconds: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs
+// ---------------------------------------------------------------------------------------------
+
+/** `tmaml-meta` style folder-safe label. */
+const slug = (label: string): string => label.replace(/[^A-Za-z0-9.()-]+/g, '-')
+
+/** Every (method, seed) run with its resolved config. Left: a config error (names the field). */
+export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<RunSpec>> => {
+  const out: RunSpec[] = []
+  for (const method of o.methods)
+    for (let seed = 1; seed <= o.seeds; seed++) {
+      const dir = path.join(o.out, `${slug(method.label)}-s${seed}`)
+      const config = resolveConfig({
+        env: o.env,
+        estimator: method.estimator.name,
+        controlVariate: method.cv,
+        outer: o.outer,
+        tasksPerBatch: o.tasks,
+        rolloutsPerTask: o.rollouts,
+        horizon: o.horizon,
+        iterations: o.iterations,
+        innerLr: o.innerLr,
+        outerLr: o.outerLr,
+        seed,
+        workers: o.workers,
+        evalEvery: 0,
+        checkpointEvery: Math.max(1, Math.min(10, Math.round(o.iterations / 20))),
+        backend: o.backend,
+        runDir: dir
+      })
+      if (E.isLeft(config)) return config
+      out.push({ method, seed, dir, config: config.right })
+    }
+  return E.right(out)
+}
+
+/** Where a run stands. */
+export const runStatus = (r: RunSpec): RunStatus => {
+  const ck = readCheckpoint(r.dir)
+  if (E.isLeft(ck)) return { _tag: 'Fresh' }
+  return ck.right.state.iteration >= r.config.iterations
+    ? { _tag: 'Done' }
+    : { _tag: 'Partial', at: ck.right.state.iteration }
+}
+
+/** The `tmaml` arguments that start or continue a run. */
+export const trainArgs = (r: RunSpec, status: RunStatus): ReadonlyArray<string> =>
+  status._tag === 'Partial'
+    ? ['train', '--resume', r.dir, '--iterations', String(r.config.iterations)]
+    : ['train', '--config', path.join(r.dir, 'experiment-config.json')]
+
+/** The command of a child process running `tmaml <args>` from this installation (src via tsx, or dist). */
+export const childCommand = (args: ReadonlyArray<string>): { readonly command: string; readonly args: string[] } => {
+  const here = import.meta.url
+  const fromSource = here.endsWith('.ts')
+  const entry = fileURLToPath(new URL(fromSource ? './child.ts' : './child.js', here))
+  return { command: process.execPath, args: [...(fromSource ? ['--import', 'tsx'] : []), entry, ...args] }
+}
+
+/** The live state of a child, from its progress lines (`it 12/100 ...`). */
+interface Live {
+  readonly name: string
+  iteration: number
+  line: string
+}
+
+/** Run one child to completion; its stderr goes to `<dir>/train.log`; resolves to its exit code. */
+const runChild = (r: RunSpec, status: RunStatus, live: Live): Promise<number> =>
+  new Promise((resolve) => {
+    const { command, args } = childCommand(trainArgs(r, status))
+    const log = fs.createWriteStream(path.join(r.dir, 'train.log'), { flags: 'a' })
+    log.write(`\n# ${new Date().toISOString()} ${args.slice(-6).join(' ')}\n`)
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env })
+    let buffer = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      log.write(chunk)
+      buffer += chunk.toString('utf8')
+      const lines = buffer.split(/[\r\n]/)
+      buffer = lines.pop() ?? ''
+      for (const line of lines) {
+        const m = /^it\s+(\d+)\/(\d+)/.exec(line)
+        if (m !== null) {
+          live.iteration = Number(m[1])
+          live.line = line
+        }
+      }
+    })
+    child.on('close', (code) => {
+      log.end()
+      resolve(code ?? 1)
+    })
+    child.on('error', () => {
+      log.end()
+      resolve(1)
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// results
+// ---------------------------------------------------------------------------------------------
+
+/** Moving average over the previous `w` values (fewer at the start); NaNs are skipped. @category utils */
+export const movingAverage = (ys: ReadonlyArray<number>, w: number): ReadonlyArray<number> =>
+  ys.map((_, i) => {
+    const window = ys.slice(Math.max(0, i - w + 1), i + 1).filter(Number.isFinite)
+    return window.length === 0 ? NaN : window.reduce((a, b) => a + b, 0) / window.length
+  })
+
+/** The mean of the last `k` finite values (NaN if none). @category utils */
+export const finalValue = (ys: ReadonlyArray<number>, k: number): number => {
+  const finite = ys.filter(Number.isFinite)
+  const tail = finite.slice(Math.max(0, finite.length - k))
+  return tail.length === 0 ? NaN : tail.reduce((a, b) => a + b, 0) / tail.length
+}
+
+type Curves = ReadonlyArray<{ readonly method: string; readonly runs: ReadonlyArray<ReadonlyArray<number>> }>
+
+/** Learning curves: per method, mean ± std over its runs of the (smoothed) post-update return. @category report */
+export const compareChart = (curves: Curves, smooth: number, title: string): LineChart => {
+  const series: Series[] = curves.map(({ method, runs }) => {
+    const smoothed = runs.map((ys) => movingAverage(ys, smooth))
+    const length = Math.max(0, ...smoothed.map((ys) => ys.length))
+    return {
+      name: method,
+      points: Array.from({ length }, (_, i) => {
+        const s = meanStd(smoothed.map((ys) => ys[i] ?? NaN))
+        return s.n >= 2 ? { x: i, y: s.mean, lo: s.mean - s.std, hi: s.mean + s.std } : { x: i, y: s.mean }
+      })
+    }
+  })
+  return {
+    title,
+    xLabel: 'iteration',
+    yLabel: `average post-update return${smooth > 1 ? ` (moving average of ${smooth})` : ''}`,
+    xScale: 'linear',
+    series: styled(series)
+  }
+}
+
+/** Final return per method (mean of the last `k` iterations per run; mean ± std over runs). @category report */
+export const finalRows = (curves: Curves, k: number): ReadonlyArray<FinalRow> =>
+  curves.map(({ method, runs }) => {
+    const finals = runs.map((ys) => finalValue(ys, k))
+    const s = meanStd(finals)
+    return { method, finals, mean: s.mean, std: s.std, iterations: Math.min(...runs.map((ys) => ys.length)) }
+  })
+
+const readCurves = async (o: CompareOptions, runs: ReadonlyArray<RunSpec>): Promise<E.Either<TmamlError, Curves>> => {
+  const out: { method: string; runs: number[][] }[] = []
+  for (const m of o.methods) {
+    const mine: number[][] = []
+    for (const r of runs.filter((x) => x.method.label === m.label)) {
+      const read = await readRun(r.dir, { x: 'iteration', metrics: ['returnPost'] })()
+      if (E.isLeft(read)) return read
+      const rows = read.right.run.rows.filter((row) => row.iteration < o.iterations)
+      const ys: number[] = []
+      for (const row of rows) ys[row.iteration] = row.values['returnPost'] ?? NaN
+      mine.push(Array.from({ length: ys.length }, (_, i) => ys[i] ?? NaN))
+    }
+    out.push({ method: m.label, runs: mine })
+  }
+  return E.right(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the experiment
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Run (or continue) every run, `parallel` at a time, then write the curves and the table.
+ *
+ * @category experiments
+ */
+export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError, CompareResult>> => {
+  const started = Date.now()
+  const planned = planRuns(o)
+  if (E.isLeft(planned)) return planned
+  const runs = planned.right
+  const todo: { run: RunSpec; status: RunStatus }[] = []
+  for (const r of runs) {
+    const status = runStatus(r)
+    if (status._tag === 'Done') continue
+    fs.mkdirSync(r.dir, { recursive: true })
+    if (status._tag === 'Fresh') {
+      const w = writeAtomic(path.join(r.dir, 'experiment-config.json'), JSON.stringify(r.config, null, 2) + '\n')
+      if (E.isLeft(w)) return w
+    }
+    todo.push({ run: r, status })
+  }
+  const log = (s: string) => void process.stderr.write(`${s}\n`)
+  log(
+    `compare ${o.env}: ${o.methods.map((m) => `${m.label} (${m.estimator.name}, cv ${m.cv})`).join(', ')}; ` +
+      `${o.seeds} seeds x ${o.iterations} iterations of ${o.tasks} tasks x ${o.rollouts} episodes, outer ${o.outer}; ` +
+      `${runs.length - todo.length} of ${runs.length} runs done, ${todo.length} to run, ${o.parallel} at a time`
+  )
+  const totalIterations = todo.reduce((a, t) => a + o.iterations - (t.status._tag === 'Partial' ? t.status.at : 0), 0)
+  const lives: Live[] = []
+  const failures: string[] = []
+  let next = 0
+  let finishedIterations = 0
+  const status = () => {
+    const active = lives.filter((l) => l.iteration >= 0)
+    const doneIts = finishedIterations + active.reduce((a, l) => a + Math.max(0, l.iteration), 0)
+    const elapsed = (Date.now() - started) / 1000
+    const eta = doneIts > 0 ? (elapsed / doneIts) * (totalIterations - doneIts) : NaN
+    log(
+      `[compare] ${next - lives.length}/${todo.length} runs finished, ${doneIts}/${totalIterations} iterations, ` +
+        `elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(eta)}` +
+        lives.map((l) => `\n  ${l.name}: ${l.line || 'starting'}`).join('')
+    )
+  }
+  const timer = setInterval(status, 30_000)
+  const worker = async (): Promise<void> => {
+    while (next < todo.length) {
+      const { run, status: st } = todo[next++]
+      const startAt = st._tag === 'Partial' ? st.at : 0
+      const live: Live = { name: path.basename(run.dir), iteration: 0, line: '' }
+      lives.push(live)
+      log(`[compare] start ${live.name}${st._tag === 'Partial' ? ` (resuming at iteration ${st.at})` : ''}`)
+      const code = await runChild(run, st, live)
+      lives.splice(lives.indexOf(live), 1)
+      finishedIterations += Math.max(0, live.iteration - startAt)
+      if (code !== 0) failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)
+      log(`[compare] ${code === 0 ? 'finished' : 'FAILED'} ${live.name}`)
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.parallel, todo.length) }, worker))
+  } finally {
+    clearInterval(timer)
+  }
+  if (failures.length > 0)
+    return E.left(
+      resourceError(
+        'compare',
+        `${failures.length} run(s) failed: ${failures.join(', ')}. Re-run the same command to continue them.`
+      )
+    )
+  const curves = await readCurves(o, runs)
+  if (E.isLeft(curves)) return curves
+  const rows = finalRows(curves.right, o.final)
+  const seconds = (Date.now() - started) / 1000
+  const perRun = runs.map((r) => trainingSeconds(r.dir))
+  const trainSeconds = perRun.reduce((a, b) => a + b, 0)
+  const horizonText = o.horizon > 0 ? `horizon ${o.horizon}` : 'default horizon'
+  const budget = `${o.tasks} tasks x ${o.rollouts} episodes (${horizonText}) per iteration, ${o.iterations} iterations`
+  const chart = compareChart(
+    curves.right,
+    o.smooth,
+    `${o.env}: ${o.outer.toUpperCase()} outer step, ${budget} (mean ± std over ${o.seeds} seeds)`
+  )
+  const table = renderTable(
+    rows.map((r) => ({
+      method: r.method,
+      [`final return (last ${o.final} it.)`]: formatMeanStd(r.mean, r.std),
+      seeds: r.finals.length,
+      iterations: r.iterations,
+      'per seed': r.finals.map((f) => formatNumber(f, 4)).join(', ')
+    }))
+  )
+  const md = [
+    `${o.env}, ${budget}, outer ${o.outer} (lr ${o.outerLr}), inner lr ${o.innerLr}, seeds 1..${o.seeds}.`,
+    `Final return: mean post-update return over each run's last ${o.final} iterations; mean ± std over seeds.`,
+    '',
+    table,
+    `Training compute, summed over the ${runs.length} runs and their invocations: ${formatDuration(trainSeconds)} ` +
+      `(mean per run ${formatDuration(trainSeconds / runs.length)}); this invocation ${formatDuration(seconds)} with ${o.parallel} run(s) at a time.`,
+    ''
+  ].join('\n')
+  const data = {
+    experiment: 'compare',
+    options: { ...o, methods: o.methods.map((m) => ({ label: m.label, estimator: m.estimator.name, cv: m.cv })) },
+    rows,
+    seconds,
+    trainSeconds
+  }
+  const paths = await writeReport(o.figure, chart, md, data)
+  if (E.isLeft(paths)) return paths
+  return E.right({
+    table: rows,
+    paths: [paths.right.png, paths.right.svg, paths.right.table, paths.right.json],
+    seconds
+  })
+}

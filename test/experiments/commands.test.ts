@@ -1,0 +1,198 @@
+// Each `tmaml experiment` command end to end at a toy size: it writes its figure (SVG + PNG), its
+// table and its data, and a re-run resumes from the saved state instead of recomputing.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { main } from '../../src/cli/main.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'tmaml-experiments-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+let stderr: string[] = []
+
+const capture = () => {
+  stderr = []
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    stderr.push(String(s))
+    return true
+  })
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')))
+  vi.spyOn(console, 'log').mockImplementation(() => undefined)
+}
+
+const pngSignature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+const expectFigure = (base: string) => {
+  expect(readFileSync(base + '.svg', 'utf8')).toContain('<svg')
+  expect([...readFileSync(base + '.png').subarray(0, 8)]).toEqual(pngSignature)
+}
+
+describe('tmaml experiment', () => {
+  it('exits 2 naming the problem on bad usage', async () => {
+    capture()
+    expect(await main(['experiment', 'nope'])).toBe(2)
+    expect(await main(['experiment', 'compare', '--env', 'point1d'])).toBe(2)
+    expect(stderr.join('')).toContain('--estimators is required')
+    expect(await main(['experiment', 'grad-accuracy', '--sizes', '10,x'])).toBe(2)
+    expect(stderr.join('')).toContain('--sizes')
+    expect(await main(['experiment', 'grad-variance', '--env', 'point1d', '--estimators', 'tmaml:bogus'])).toBe(2)
+    expect(stderr.join('')).toContain("unknown control variate 'bogus'")
+    vi.restoreAllMocks()
+  })
+
+  it('grad-accuracy writes its figures, table and data, and resumes from its saved state', async () => {
+    const out = join(dir, 'accuracy')
+    const args = [
+      'experiment',
+      'grad-accuracy',
+      '--out',
+      out,
+      '--train-iterations',
+      '2',
+      '--train-tasks',
+      '2',
+      '--train-rollouts',
+      '4',
+      '--tasks',
+      '2',
+      '--gt-chunks',
+      '3',
+      '--gt-chunk',
+      '40',
+      '--baseline-episodes',
+      '40',
+      '--sizes',
+      '4,16',
+      '--draws',
+      '3',
+      '--estimators',
+      'tmaml,dice,maml'
+    ]
+    capture()
+    expect(await main(args)).toBe(0)
+    vi.restoreAllMocks()
+    const base = join(out, 'grad-accuracy')
+    expectFigure(base)
+    expectFigure(base + '-net')
+    const md = readFileSync(base + '.md', 'utf8')
+    expect(md).toContain('| estimator | n=4')
+    for (const e of ['tmaml', 'dice', 'maml']) expect(md).toContain(`| ${e} `)
+    expect(md).toContain('Ground truth: mean of the `tmaml` meta-gradient over 3 chunks x 40 episodes per task')
+    const data = JSON.parse(readFileSync(base + '.json', 'utf8')) as {
+      parameters: number
+      bySize: { n: number; results: { label: string; correlations: (number | null)[] }[] }[]
+    }
+    expect(data.parameters).toBe(398)
+    expect(data.bySize.map((s) => s.n)).toEqual([4, 16])
+    expect(data.bySize[0].results[0].correlations).toHaveLength(3)
+    // a re-run reads every stage back: same numbers, nothing recomputed
+    capture()
+    expect(await main(args)).toBe(0)
+    expect(stderr.join('')).toContain('is trained')
+    expect(stderr.join('')).toContain('n=16 (saved)')
+    vi.restoreAllMocks()
+    const again = JSON.parse(readFileSync(base + '.json', 'utf8')) as typeof data
+    expect(again.bySize).toEqual(data.bySize)
+  })
+
+  it('grad-variance trains in legs, keeps snapshots, measures each and writes its figures', async () => {
+    const out = join(dir, 'variance')
+    capture()
+    const code = await main([
+      'experiment',
+      'grad-variance',
+      '--env',
+      'point2d',
+      '--out',
+      out,
+      '--iterations',
+      '2',
+      '--every',
+      '1',
+      '--draws',
+      '2',
+      '--tasks',
+      '2',
+      '--rollouts',
+      '2',
+      '--workers',
+      '0',
+      '--estimators',
+      'tmaml,dice,maml:linear'
+    ])
+    vi.restoreAllMocks()
+    expect(code).toBe(0)
+    for (const it of ['0000', '0001', '0002']) {
+      expect(existsSync(join(out, 'snapshots', `it-${it}`, 'checkpoint.json'))).toBe(true)
+      expect(existsSync(join(out, 'variance', `it-${it}.json`))).toBe(true)
+    }
+    const base = join(out, 'grad-variance-point2d')
+    expectFigure(base)
+    expectFigure(base + '-norm')
+    const md = readFileSync(base + '.md', 'utf8')
+    expect(md).toContain('| method      | it 0 | it 1 | it 2 |'.replace(/ +\|/g, (m) => m).slice(0, 8))
+    expect(md).toContain('maml:linear')
+    const data = JSON.parse(readFileSync(base + '.json', 'utf8')) as {
+      snapshots: { iteration: number; cells: { label: string; variance: number; meanNorm: number }[] }[]
+    }
+    expect(data.snapshots.map((s) => s.iteration)).toEqual([0, 1, 2])
+    for (const s of data.snapshots)
+      for (const c of s.cells) {
+        expect(c.variance).toBeGreaterThan(0)
+        expect(c.meanNorm).toBeGreaterThan(0)
+      }
+  })
+
+  it('compare runs child processes in parallel, then skips finished runs and continues extended ones', async () => {
+    const out = join(dir, 'compare')
+    const args = (iterations: number) => [
+      'experiment',
+      'compare',
+      '--env',
+      'point1d',
+      '--estimators',
+      'tmaml:linear,dice',
+      '--seeds',
+      '1',
+      '--iterations',
+      String(iterations),
+      '--tasks',
+      '2',
+      '--rollouts',
+      '2',
+      '--parallel',
+      '2',
+      '--out',
+      out
+    ]
+    capture()
+    expect(await main(args(2))).toBe(0)
+    expect(stderr.join('')).toContain('0 of 2 runs done, 2 to run, 2 at a time')
+    vi.restoreAllMocks()
+    const base = join(out, 'compare-point1d')
+    expectFigure(base)
+    const md = readFileSync(base + '.md', 'utf8')
+    expect(md).toMatch(/\| tmaml:linear \| +[-0-9.]+ +\| +1 \| +2 \|/)
+    expect(md).toMatch(/\| dice +\| +[-0-9.]+ +\| +1 \| +2 \|/)
+    for (const run of ['tmaml-linear-s1', 'dice-s1'])
+      expect(
+        readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+      ).toHaveLength(2)
+    // the same command again: nothing to run
+    capture()
+    expect(await main(args(2))).toBe(0)
+    expect(stderr.join('')).toContain('2 of 2 runs done, 0 to run')
+    vi.restoreAllMocks()
+    // more iterations: every run resumes from its checkpoint
+    capture()
+    expect(await main(args(3))).toBe(0)
+    expect(stderr.join('')).toContain('(resuming at iteration 2)')
+    vi.restoreAllMocks()
+    const lines = readFileSync(join(out, 'dice-s1', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+    expect(lines.map((l) => (JSON.parse(l) as { iteration: number }).iteration)).toEqual([0, 1, 2])
+  })
+})
