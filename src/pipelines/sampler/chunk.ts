@@ -153,7 +153,7 @@ export interface EnvCache {
   readonly size: () => number
 }
 
-export const makeEnvCache = (keep: boolean, capacity = 4): EnvCache => {
+export const makeEnvCache = (keep: boolean, capacity = 2): EnvCache => {
   const kept = new Map<string, VecEnv<unknown>>() // insertion order = least recently used first
   const keyOf = (id: string, n: number, horizon: number): string => `${id}/${n}/${horizon}`
   return {

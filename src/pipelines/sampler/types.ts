@@ -207,7 +207,10 @@ export interface SamplerOptions {
   readonly chunkTimeoutMs?: { readonly base: number; readonly perStep: number }
   /** Time limit for a worker to start and load its MuJoCo module. Default 60000 ms. */
   readonly startTimeoutMs?: number
-  /** Keep envs between requests (per env id and size) instead of creating them per chunk. Default true. */
+  /**
+   * Keep envs between requests (at most 2 per thread, by env id, size and horizon; disposed by `close`)
+   * instead of creating and disposing them per chunk. Results are the same either way. Default true.
+   */
   readonly cacheEnvs?: boolean
 }
 
