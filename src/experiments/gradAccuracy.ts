@@ -394,22 +394,34 @@ const atSize = async (
 export const accuracyChart = (
   bySize: ReadonlyArray<{ readonly n: number; readonly results: ReadonlyArray<SizeResult> }>,
   title: string,
-  field: 'correlations' | 'correlationsNet' = 'correlations'
+  field: 'correlations' | 'correlationsNet' = 'correlations',
+  gap = false
 ): LineChart => {
   const labels = bySize[0]?.results.map((r) => r.label) ?? []
+  // gap: 1 - r on a log axis, which separates the estimators whose correlations are all near 1
+  const f = (y: number): number => (gap ? 1 - y : y)
   const series: Series[] = labels.map((label) => ({
     name: label,
     points: bySize.map(({ n, results }) => {
       const s = meanStd(results.find((r) => r.label === label)?.[field] ?? [])
       const half = s.n >= 2 ? s.std / Math.sqrt(s.n) : NaN
-      return Number.isFinite(half) ? { x: n, y: s.mean, lo: s.mean - half, hi: s.mean + half } : { x: n, y: s.mean }
+      return Number.isFinite(half)
+        ? {
+            x: n,
+            y: f(s.mean),
+            lo: Math.min(f(s.mean - half), f(s.mean + half)),
+            hi: Math.max(f(s.mean - half), f(s.mean + half))
+          }
+        : { x: n, y: f(s.mean) }
     })
   }))
+  const what = field === 'correlations' ? 'correlation with ground truth' : 'correlation, log-std excluded'
   return {
     title,
     xLabel: 'episodes per task (pre- and post-update each)',
-    yLabel: field === 'correlations' ? 'Pearson correlation with ground truth' : 'correlation (log-std excluded)',
+    yLabel: gap ? `1 - ${what}` : what,
     xScale: 'log',
+    yScale: gap ? 'log' : 'linear',
     series: styled(series)
   }
 }
@@ -533,15 +545,14 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
     const seconds = (Date.now() - started) / 1000
     const trainSeconds = trainingSeconds(path.join(o.out, 'policy'))
     const computeSeconds = trainSeconds + gt.right.seconds + drawSeconds
-    const chart = accuracyChart(
+    const chart = accuracyChart(bySize, 'point1d: Pearson correlation with the ground truth (± s.e.)')
+    const chartGap = accuracyChart(
       bySize,
-      `point1d: meta-gradient correlation with ground truth (${o.tasks} tasks, mean ± s.e. over ${o.draws} draws)`
+      'point1d: 1 - correlation with the ground truth (± s.e.)',
+      'correlations',
+      true
     )
-    const chartNet = accuracyChart(
-      bySize,
-      `point1d: correlation over the mean network's parameters (log-std excluded; ${o.draws} draws)`,
-      'correlationsNet'
-    )
+    const chartNet = accuracyChart(bySize, 'point1d: correlation, log-std excluded (± s.e.)', 'correlationsNet')
     const tables = accuracyTables(bySize, gt.right.relativeSe)
     const g = gt.right
     const logStdShare = 1 - norm(net(g.vector)) ** 2 / norm(g.vector) ** 2
@@ -583,6 +594,8 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
     if (E.isLeft(paths)) return paths
     const netPaths = await writeFigure(`${o.figure}-net`, chartNet)()
     if (E.isLeft(netPaths)) return netPaths
+    const gapPaths = await writeFigure(`${o.figure}-gap`, chartGap)()
+    if (E.isLeft(gapPaths)) return gapPaths
     return E.right({
       groundTruth: g,
       parameters: sizeOf(theta),
