@@ -21,7 +21,7 @@ import { type Params, gradients } from './autodiff.js'
 import { type GraphError, type ValidGraph, showGraphError } from './graph.js'
 import type { Cost, GraphData, Node, NodeId, Stochastic } from './nodes.js'
 import { magicBox, stopGradient } from './ops.js'
-import type { LogProbExpr, SurrogateSpec, Value, Weight } from './terms.js'
+import type { LogProbExpr, SurrogateSpec, Term, Value, Weight } from './terms.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -71,6 +71,11 @@ interface CostView {
   /** Total log-probability of ancestors the cost depends on as a whole ('all' causality), [B, 1]. */
   readonly total: tf.Tensor | null
   readonly causality: Cost['causality']
+  /**
+   * With a per-factor control variate on a factored ancestor: that ancestor's per-factor
+   * log-probabilities l^i_t and the baselines gamma^t b^i_t, both [B, Tc, K]; otherwise null.
+   */
+  readonly factored: { readonly own: tf.Tensor; readonly baseline: tf.Tensor } | null
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +129,16 @@ const evaluate = (g: ValidGraph, params: Params, data: GraphData) => {
         if (x === undefined) fail({ _tag: 'MissingData', node: id, key: id })
         values.set(id, x)
         const lp = n.logProb(parentValues(n), x)
-        checkPlate(id, lp, n.plate)
+        if (n.factors > 0) {
+          if (lp.rank !== (n.plate === 'time' ? 3 : 2) || lp.shape[lp.rank - 1] !== n.factors)
+            fail({
+              _tag: 'ShapeMismatch',
+              node: id,
+              expected: n.plate === 'time' ? `[B, T, ${n.factors}]` : `[B, ${n.factors}]`,
+              got: lp.shape
+            })
+          checkPlate(id, tf.sum(lp, -1), n.plate)
+        } else checkPlate(id, lp, n.plate)
         logProbs.set(id, lp)
         break
       }
@@ -137,7 +151,15 @@ const evaluate = (g: ValidGraph, params: Params, data: GraphData) => {
       case 'ControlVariate': {
         const target = g.nodes.get(n.attachedTo) as Stochastic
         const v = n.value(parentValues(n), data)
-        checkPlate(id, v, target.plate)
+        const perFactor = target.factors > 0 && v.rank === (target.plate === 'time' ? 3 : 2)
+        if (perFactor && v.shape[v.rank - 1] !== target.factors)
+          fail({
+            _tag: 'ShapeMismatch',
+            node: id,
+            expected: `one baseline per factor (${target.factors}) in the last axis`,
+            got: v.shape
+          })
+        checkPlate(id, perFactor ? tf.sum(v, -1) : v, target.plate)
         values.set(id, v)
         break
       }
@@ -177,8 +199,10 @@ const buildViews = (
     let offset: tf.Tensor = tf.zeros([B, 1])
     let total: tf.Tensor | null = null
     let baseline: tf.Tensor = tf.zeros([B, steps])
+    let factored: CostView['factored'] = null
     for (const s of g.stochasticAncestors.get(c.id) ?? []) {
-      const lp = ev.logProbs.get(s.id) as tf.Tensor
+      const lpRaw = ev.logProbs.get(s.id) as tf.Tensor
+      const lp = s.factors > 0 ? tf.sum(lpRaw, -1) : lpRaw
       const cv = g.controlVariates.get(s.id)
       if (s.plate === 'batch') {
         // Drawn once per trajectory, before every step of a time-plate cost.
@@ -196,11 +220,23 @@ const buildViews = (
       }
       if (cv !== undefined) {
         const b = ev.values.get(cv.id) as tf.Tensor
-        const bt = s.plate === 'batch' && timeCost ? tf.mul(column(b), tf.ones([1, steps])) : timeCost ? b : column(b)
-        baseline = tf.mul(masked(bt), gam)
+        if (s.factors > 0 && b.rank === lpRaw.rank) {
+          // Per-factor baselines: only for a time-plate node under a time-plate cost.
+          if (s.plate !== 'time' || !timeCost)
+            fail({
+              _tag: 'InvalidControlVariate',
+              node: cv.id,
+              reason: 'per-factor control variates need a time-plate stochastic node and cost'
+            })
+          const m3 = (t: tf.Tensor) => (stepMask === null ? t : tf.mul(t, tf.expandDims(stepMask, 2)))
+          factored = { own: m3(lpRaw), baseline: tf.mul(m3(b), tf.expandDims(gam, 2)) }
+        } else {
+          const bt = s.plate === 'batch' && timeCost ? tf.mul(column(b), tf.ones([1, steps])) : timeCost ? b : column(b)
+          baseline = tf.mul(masked(bt), gam)
+        }
       }
     }
-    return { cost: c, steps, reward, baseline, own, offset, total, causality: c.causality }
+    return { cost: c, steps, reward, baseline, own, offset, total, causality: c.causality, factored }
   })
 }
 
@@ -212,29 +248,58 @@ const decayMatrix = (lambda: number, steps: number, inclusive: boolean): tf.Tens
   return tf.tensor2d(d, [steps, steps])
 }
 
-const evalLogProb = (v: CostView, x: LogProbExpr, B: number, group: number): tf.Tensor => {
+/**
+ * A log-probability expression on the cost's time axis: [B, Tc], or with `factored` [B, Tc, K] where
+ * `own` is the factor's own l^i_t and prefixes are the earlier steps' totals plus l^i_t.
+ */
+const evalLogProb = (v: CostView, x: LogProbExpr, B: number, group: number, factored: boolean): tf.Tensor => {
+  const lift = (t: tf.Tensor): tf.Tensor => (factored && t.rank === 2 ? tf.expandDims(t, 2) : t)
+  const own = factored && v.factored !== null ? v.factored.own : v.own
   switch (x._tag) {
     case 'Own':
-      return v.own
+      return own
     case 'Prefix': {
+      const ones = tf.ones([1, v.steps])
       if (v.causality === 'all' && v.total !== null) {
-        const base = x.inclusive ? v.total : tf.sub(v.total, v.own)
-        return tf.add(tf.mul(base, tf.ones([1, v.steps])), v.offset)
+        const all = lift(tf.add(tf.mul(v.total, ones), v.offset))
+        return x.inclusive ? all : tf.sub(all, own)
       }
-      if (v.causality === 'sameStep')
-        return x.inclusive ? tf.add(v.own, v.offset) : tf.mul(v.offset, tf.ones([1, v.steps]))
-      if (x.discount === 1) return tf.add(tf.cumsum(v.own, 1, !x.inclusive), v.offset)
-      // The offset is a step at k = -1: weight lambda^(t+1).
-      const offW = tf.tensor2d(
-        Float32Array.from({ length: v.steps }, (_, t) => x.discount ** (t + 1)),
-        [1, v.steps]
-      )
-      return tf.add(tf.matMul(v.own, decayMatrix(x.discount, v.steps, x.inclusive)), tf.mul(v.offset, offW))
+      if (v.causality === 'sameStep') {
+        const off = lift(tf.mul(v.offset, ones))
+        return x.inclusive ? tf.add(off, own) : off
+      }
+      // Earlier steps (all factors), then this step's own term when inclusive. The offset is a step at
+      // k = -1 (weight lambda^(t+1)).
+      const earlier =
+        x.discount === 1
+          ? tf.add(tf.cumsum(v.own, 1, true), v.offset)
+          : tf.add(
+              tf.matMul(v.own, decayMatrix(x.discount, v.steps, false)),
+              tf.mul(
+                v.offset,
+                tf.tensor2d(
+                  Float32Array.from({ length: v.steps }, (_, t) => x.discount ** (t + 1)),
+                  [1, v.steps]
+                )
+              )
+            )
+      return x.inclusive ? tf.add(lift(earlier), own) : lift(earlier)
     }
     case 'ShiftBack': {
-      const inner = evalLogProb(v, x.of, B, group)
+      const inner = evalLogProb(v, x.of, B, group, factored)
       if (v.steps === 1) return tf.zerosLike(inner)
-      return tf.concat([tf.zeros([B, 1]), tf.slice(inner, [0, 0], [B, v.steps - 1])], 1)
+      const rest = inner.shape.slice(2)
+      return tf.concat(
+        [
+          tf.zeros([B, 1, ...rest]),
+          tf.slice(
+            inner,
+            inner.shape.map(() => 0),
+            [B, v.steps - 1, ...rest]
+          )
+        ],
+        1
+      )
     }
     case 'OtherTrajectory': {
       const n = group === 0 ? B : group
@@ -244,27 +309,47 @@ const evalLogProb = (v: CostView, x: LogProbExpr, B: number, group: number): tf.
           option: 'groupSize',
           reason: 'an estimator reading another trajectory needs groups of at least 2 trajectories'
         })
-      const inner = tf.reshape(evalLogProb(v, x.of, B, group), [B / n, n, v.steps])
+      const inner = evalLogProb(v, x.of, B, group, factored)
+      const rest = inner.shape.slice(1)
+      const grouped = tf.reshape(inner, [B / n, n, ...rest])
+      const zeros = rest.map(() => 0)
       const rolled = tf.concat(
-        [tf.slice(inner, [0, 1, 0], [B / n, n - 1, v.steps]), tf.slice(inner, [0, 0, 0], [B / n, 1, v.steps])],
+        [
+          tf.slice(grouped, [0, 1, ...zeros], [B / n, n - 1, ...rest]),
+          tf.slice(grouped, [0, 0, ...zeros], [B / n, 1, ...rest])
+        ],
         1
       )
-      return tf.reshape(rolled, [B, v.steps])
+      return tf.reshape(rolled, inner.shape)
     }
     case 'Plus':
-      return x.terms.map((t) => evalLogProb(v, t, B, group)).reduce((a, b) => tf.add(a, b))
+      return x.terms.map((t) => evalLogProb(v, t, B, group, factored)).reduce((a, b) => tf.add(a, b))
   }
 }
 
-const evalWeight = (v: CostView, w: Weight, B: number, group: number): tf.Tensor => {
-  if (w._tag === 'Linear') return tf.mul(evalLogProb(v, w.of, B, group), w.coef)
+const evalWeight = (v: CostView, w: Weight, B: number, group: number, factored = false): tf.Tensor => {
+  if (w._tag === 'Linear') return tf.mul(evalLogProb(v, w.of, B, group, factored), w.coef)
   return w.monomials
     .map((m) =>
       m.boxes.length === 0
-        ? tf.fill([B, v.steps], m.coef)
-        : tf.mul(magicBox(m.boxes.map((x) => evalLogProb(v, x, B, group)).reduce((a, b) => tf.add(a, b))), m.coef)
+        ? tf.fill(factored ? [B, v.steps, 1] : [B, v.steps], m.coef)
+        : tf.mul(
+            magicBox(m.boxes.map((x) => evalLogProb(v, x, B, group, factored)).reduce((a, b) => tf.add(a, b))),
+            m.coef
+          )
     )
     .reduce((a, b) => tf.add(a, b))
+}
+
+/**
+ * One term summed over time steps, [B]. With a per-factor control variate, the baseline part of the
+ * term is evaluated per factor — sum_t sum_i weight(l^i_t, ...) b^i_t — and the reward part as usual.
+ */
+const evalTerm = (v: CostView, t: Term, B: number, group: number): tf.Tensor => {
+  const plain = (value: Value) => tf.sum(tf.mul(evalWeight(v, t.weight, B, group), evalValue(v, value)), 1)
+  if (v.factored === null || (t.value !== 'baseline' && t.value !== 'advantage')) return plain(t.value)
+  const perFactor = tf.sum(tf.mul(evalWeight(v, t.weight, B, group, true), stopGradient(v.factored.baseline)), [1, 2])
+  return t.value === 'baseline' ? perFactor : tf.sub(plain('rewardToGo'), perFactor)
 }
 
 const evalValue = (v: CostView, value: Value): tf.Tensor => {
@@ -291,12 +376,14 @@ const perTrajectory = (
   const ev = evaluate(g, params, data)
   const B = ev.dims?.B ?? 0
   if (opts.groupSize > 0 && B % opts.groupSize !== 0)
-    fail({ _tag: 'InvalidOption', option: 'groupSize', reason: `the batch of ${B} trajectories is not a multiple of ${opts.groupSize}` })
+    fail({
+      _tag: 'InvalidOption',
+      option: 'groupSize',
+      reason: `the batch of ${B} trajectories is not a multiple of ${opts.groupSize}`
+    })
   const views = buildViews(g, ev, data, opts)
   const perCost = views.map((v) =>
-    spec.terms
-      .map((t) => tf.sum(tf.mul(evalWeight(v, t.weight, B, opts.groupSize), evalValue(v, t.value)), 1))
-      .reduce((a, b) => tf.add(a, b), tf.zeros([B]))
+    spec.terms.map((t) => evalTerm(v, t, B, opts.groupSize)).reduce((a, b) => tf.add(a, b), tf.zeros([B]))
   )
   return perCost.reduce((a, b) => tf.add(a, b))
 }
@@ -331,7 +418,10 @@ export const surrogate =
         tf.tidy(() => {
           const s = perTrajectory(g, spec, p, data, opts)
           if (opts.reduction === 'mean') return tf.mean(s) as tf.Scalar
-          return tf.div(tf.sum(s), opts.reduction === 'groupMean' && opts.groupSize > 0 ? opts.groupSize : 1) as tf.Scalar
+          return tf.div(
+            tf.sum(s),
+            opts.reduction === 'groupMean' && opts.groupSize > 0 ? opts.groupSize : 1
+          ) as tf.Scalar
         })
       if (spec.order === 'all') return E.right(value(params))
       // First-order: same value and gradient, zero higher derivatives.

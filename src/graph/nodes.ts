@@ -71,6 +71,13 @@ export interface Stochastic {
   readonly parents: ReadonlyArray<NodeId>
   readonly plate: Plate
   readonly logProb: (parents: ParentValues, value: tf.Tensor) => tf.Tensor
+  /**
+   * 0: `logProb` returns one log-probability per sample ([B] or [B, T]). K > 0: the distribution
+   * factorises into K independent factors (a diagonal Gaussian's action coordinates) and `logProb`
+   * returns one log-probability per factor ([B, K] or [B, T, K]); a control variate attached to it may
+   * then be per factor, b_i(s, a^{-i}) (action-dependent, Wu et al. 2018; paper Eq. 11).
+   */
+  readonly factors: number
 }
 
 /**
@@ -121,7 +128,20 @@ export const stochastic = (
   parents: ReadonlyArray<NodeId>,
   logProb: (parents: ParentValues, value: tf.Tensor) => tf.Tensor,
   plate: Plate = 'time'
-): Stochastic => ({ _tag: 'Stochastic', id, parents, logProb, plate })
+): Stochastic => ({ _tag: 'Stochastic', id, parents, logProb, plate, factors: 0 })
+
+/** A stochastic node of K independent factors: `logProb` returns [B, T, K] (or [B, K]). */
+export const factoredStochastic = (
+  id: NodeId,
+  parents: ReadonlyArray<NodeId>,
+  factors: number,
+  logProb: (parents: ParentValues, value: tf.Tensor) => tf.Tensor,
+  plate: Plate = 'time'
+): Stochastic => {
+  if (!Number.isInteger(factors) || factors < 1)
+    throw new RangeError(`factoredStochastic '${id}': factors must be >= 1, got ${factors}`)
+  return { _tag: 'Stochastic', id, parents, logProb, plate, factors }
+}
 
 export const cost = (
   id: NodeId,

@@ -44,6 +44,11 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
     gradFunc: (dy, saved) => ({ x: () => tf.reshape(dy as tf.Tensor, saved[0].shape) })
   },
   {
+    kernelName: tf.ExpandDims,
+    inputsToSave: ['input'],
+    gradFunc: (dy, saved) => ({ input: () => tf.reshape(dy as tf.Tensor, saved[0].shape) })
+  },
+  {
     kernelName: tf.Transpose,
     gradFunc: (dy, _saved, attrs) => ({
       x: () => tf.transpose(dy as tf.Tensor, inversePermutation(attrs['perm'] as number[]))
