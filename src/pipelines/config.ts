@@ -46,8 +46,8 @@ export const OuterAlgorithm = t.keyof({ vpg: null, trpo: null, ppo: null }, "one
 export type OuterAlgorithm = t.TypeOf<typeof OuterAlgorithm>
 
 export const ControlVariateKind = t.keyof(
-  { linear: null, value: null, meta: null, none: null },
-  "one of 'linear', 'value', 'meta', 'none'"
+  { linear: null, value: null, 'action-dependent': null, meta: null, none: null },
+  "one of 'linear', 'value', 'action-dependent', 'meta', 'none'"
 )
 export type ControlVariateKind = t.TypeOf<typeof ControlVariateKind>
 

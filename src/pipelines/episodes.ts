@@ -123,7 +123,8 @@ export const sliceEpisodes = (b: EpisodeBatch, from: number, to: number): Episod
 
 /**
  * The data of the policy graph (pipelines/policy.ts) for one batch: obs [E, T, obsDim],
- * action [E, T, actDim], rewards [E, T], mask [E, T], baseline [E, T].
+ * action [E, T, actDim], rewards [E, T], mask [E, T], baseline [E, T] (a state control variate) or
+ * [E, T, actDim] (per action coordinate: the action-dependent control variate).
  */
 export const graphData = (b: EpisodeBatch, baseline: Float32Array): Record<string, tf.Tensor> => {
   const { episodes: E, horizon: T } = b
@@ -132,6 +133,9 @@ export const graphData = (b: EpisodeBatch, baseline: Float32Array): Record<strin
     action: tf.tensor3d(b.actions, [E, T, b.actDim]),
     rewards: tf.tensor2d(b.rewards, [E, T]),
     mask: tf.tensor2d(b.mask, [E, T]),
-    baseline: tf.tensor2d(baseline, [E, T])
+    baseline:
+      baseline.length === E * T * b.actDim && b.actDim > 1
+        ? tf.tensor3d(baseline, [E, T, b.actDim])
+        : tf.tensor2d(baseline, [E, T])
   }
 }

@@ -15,7 +15,7 @@ import type { Params } from '../graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
 import { type ValidGraph, validate } from '../graph/graph.js'
 import { type MlpSpec, initMlpArrays, mlpForward, mlpSpec } from '../graph/nn.js'
-import { controlVariate, cost, input, param, stochastic } from '../graph/nodes.js'
+import { controlVariate, cost, factoredStochastic, input, param } from '../graph/nodes.js'
 
 // The policy's shape and plain-array parameters are defined once, by the sampler that ships them.
 import type { PolicyArrays, PolicySpec } from './sampler/types.js'
@@ -54,6 +54,14 @@ export const policyMean = (p: PolicySpec, params: Params, obs: tf.Tensor): tf.Te
 export const policyLogProb = (p: PolicySpec, params: Params, obs: tf.Tensor, act: tf.Tensor): tf.Tensor =>
   tf.tidy(() => diagGaussianLogProb(policyMean(p, params, obs), params['logStd'], act))
 
+/** Per-coordinate log pi_i(a_i | s) [N, actDim] (their sum over coordinates is `policyLogProb`). */
+export const policyLogProbPerDim = (p: PolicySpec, params: Params, obs: tf.Tensor, act: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => {
+    const logStd = params['logStd']
+    const z = tf.div(tf.sub(act, policyMean(p, params, obs)), tf.exp(logStd))
+    return tf.sub(tf.neg(tf.add(tf.mul(tf.square(z), 0.5), logStd)), 0.5 * Math.log(2 * Math.PI))
+  })
+
 /** KL(pi_a || pi_b) at observations [N, obsDim] -> [N]. */
 export const policyKl = (p: PolicySpec, a: Params, b: Params, obs: tf.Tensor): tf.Tensor =>
   tf.tidy(() => diagGaussianKl(policyMean(p, a, obs), a['logStd'], policyMean(p, b, obs), b['logStd']))
@@ -67,10 +75,12 @@ export const policyGraph = (p: PolicySpec): ValidGraph => {
   const g = validate([
     ...names.map(param),
     input('obs'),
-    stochastic('action', [...names, 'obs'], (v, a) => {
+    // Factored over action coordinates (a diagonal Gaussian), so a control variate may be per
+    // coordinate (the action-dependent CV); a state baseline [E, T] works as well.
+    factoredStochastic('action', [...names, 'obs'], p.actDim, (v, a) => {
       const params = Object.fromEntries(names.map((n) => [n, v[n]]))
-      const lp = policyLogProb(p, params, rows(v['obs']), rows(a))
-      return tf.reshape(lp, [a.shape[0], a.shape[1] as number])
+      const lp = policyLogProbPerDim(p, params, rows(v['obs']), rows(a))
+      return tf.reshape(lp, [a.shape[0], a.shape[1] as number, p.actDim])
     }),
     cost('reward', ['action'], (_, d) => d['rewards'] as tf.Tensor),
     controlVariate('baseline', 'action', [], (_, d) => d['baseline'] as tf.Tensor)

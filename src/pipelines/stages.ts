@@ -22,6 +22,7 @@ import type { EnvSpec } from '../envs/registry.js'
 import { disposeParams } from '../graph/autodiff.js'
 import type { Estimator } from '../estimators/estimator.js'
 import type { ExperimentConfig } from './config.js'
+import { fitActionDependentBaselines } from './controlVariates/actionDependent.js'
 import { fitLinearBaseline, predictLinearBaseline } from './controlVariates/linearFeature.js'
 import { type MetaCvState, fitValueBaselines, metaValueStep } from './controlVariates/valueNet.js'
 import { type EpisodeBatch, batchIsFinite, meanReturn, stepsTaken } from './episodes.js'
@@ -213,8 +214,8 @@ export const rolloutPre = (): OperatorFunction<IterationContext, IterationContex
 
 /**
  * Fit the configured control variate on the current inner step's episodes: linear feature
- * baseline, per-task value networks, the meta-learned value network (Algorithm 1, updating its
- * state), or none.
+ * baseline, per-task value networks, per-task action-dependent baselines (Eq. 11), the meta-learned
+ * value network (Algorithm 1, updating its state), or none.
  */
 export const fitControlVariates = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('controlVariates', (ctx) => {
@@ -235,6 +236,15 @@ export const fitControlVariates = (): OperatorFunction<IterationContext, Iterati
       case 'value':
         baselines = fitValueBaselines(batches, { ...cfg.valueCv, gamma: cfg.gamma }, (k, h) =>
           rngAt(cfg.seed, 'value-cv', ctx.state.iteration, step, k, h)
+        )
+        break
+      case 'action-dependent':
+        baselines = fitActionDependentBaselines(
+          batches,
+          ctx.current,
+          ctx.deps.policy,
+          { ...cfg.valueCv, gamma: cfg.gamma },
+          (k, part) => rngAt(cfg.seed, 'action-cv', ctx.state.iteration, step, k, part)
         )
         break
       case 'meta': {
