@@ -26,7 +26,7 @@ import { fitActionDependentBaselines } from './controlVariates/actionDependent.j
 import { fitLinearBaseline, predictLinearBaseline } from './controlVariates/linearFeature.js'
 import { type MetaCvState, fitValueBaselines, metaValueStep } from './controlVariates/valueNet.js'
 import { type EpisodeBatch, batchIsFinite, meanReturn, stepsTaken } from './episodes.js'
-import { adaptTask, disposeMetaProblem, makeMetaProblem } from './meta.js'
+import { type MetaProblem, adaptTask, disposeMetaProblem, makeMetaProblem } from './meta.js'
 import type { AdamState } from './optim/adam.js'
 import type { ArrayParams } from './optim/params.js'
 import { outerStep } from './outer.js'
@@ -146,6 +146,33 @@ const withStats = (ctx: IterationContext, stats: Readonly<Record<string, number>
 // ---------------------------------------------------------------------------------------------
 // stages
 // ---------------------------------------------------------------------------------------------
+
+/** An iteration problem with the run's policy, estimator and step sizes. */
+const problemFor = (
+  deps: TrainDeps,
+  pre: ReadonlyArray<ReadonlyArray<WithBaseline>>,
+  post: ReadonlyArray<WithBaseline>
+): MetaProblem =>
+  makeMetaProblem({
+    policy: deps.policy,
+    estimator: deps.estimator,
+    alpha: deps.cfg.innerLr,
+    gamma: deps.cfg.gamma,
+    normalizeAdvantages: deps.cfg.normalizeAdvantages,
+    pre,
+    post
+  })
+
+/** One inner step per task from `thetas[k]` on the problem's (single-step) data, as plain arrays. */
+const adaptedValues = (problem: MetaProblem, thetas: ReadonlyArray<ArrayParams>): ReadonlyArray<ArrayParams> =>
+  thetas.map((p, k) => {
+    const theta = toTensors(p)
+    const adapted = tf.tidy(() => adaptTask(problem, k)(theta))
+    const arrays = toArrays(adapted)
+    disposeParams(adapted)
+    disposeParams(theta)
+    return arrays
+  })
 
 /** Draw the iteration's tasks from `rngAt(seed, 'tasks', iteration)`; every task starts at theta. */
 export const sampleTasks = (): OperatorFunction<IterationContext, IterationContext> =>
@@ -271,24 +298,14 @@ export const adaptPolicies = (): OperatorFunction<IterationContext, IterationCon
     const { cfg } = ctx.deps
     const step = (ctx.preBaselines[0]?.length ?? 0) - 1
     if (step < 0) return E.left(invalidInput('adapt', 'no control variates fitted yet: run fitControlVariates first'))
-    const problem = makeMetaProblem({
-      policy: ctx.deps.policy,
-      estimator: ctx.deps.estimator,
-      alpha: cfg.innerLr,
-      gamma: cfg.gamma,
-      normalizeAdvantages: cfg.normalizeAdvantages,
-      pre: ctx.tasks.map((_, k) => [{ batch: ctx.pre[k][step], baseline: ctx.preBaselines[k][step] }]),
-      post: ctx.tasks.map((_, k) => ({ batch: ctx.pre[k][step], baseline: ctx.preBaselines[k][step] }))
-    })
+    const data = ctx.tasks.map((_, k) => ({ batch: ctx.pre[k][step], baseline: ctx.preBaselines[k][step] }))
+    const problem = problemFor(
+      ctx.deps,
+      data.map((d) => [d]),
+      data
+    )
     try {
-      const current = ctx.current.map((p, k) => {
-        const theta = toTensors(p)
-        const adapted = tf.tidy(() => adaptTask(problem, k)(theta))
-        const arrays = toArrays(adapted)
-        disposeParams(adapted)
-        disposeParams(theta)
-        return arrays
-      })
+      const current = adaptedValues(problem, ctx.current)
       const bad = current.findIndex((p) => Object.values(p).some((a) => !a.values.every(Number.isFinite)))
       if (bad >= 0)
         return E.left(
@@ -344,15 +361,11 @@ export const fitOuterBaselines = (): OperatorFunction<IterationContext, Iteratio
 export const metaUpdate = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('metaUpdate', (ctx) => {
     const { cfg } = ctx.deps
-    const problem = makeMetaProblem({
-      policy: ctx.deps.policy,
-      estimator: ctx.deps.estimator,
-      alpha: cfg.innerLr,
-      gamma: cfg.gamma,
-      normalizeAdvantages: cfg.normalizeAdvantages,
-      pre: ctx.tasks.map((_, k) => ctx.pre[k].map((batch, s) => ({ batch, baseline: ctx.preBaselines[k][s] }))),
-      post: ctx.post.map((batch, k) => ({ batch, baseline: ctx.postBaselines[k] }))
-    })
+    const problem = problemFor(
+      ctx.deps,
+      ctx.tasks.map((_, k) => ctx.pre[k].map((batch, s) => ({ batch, baseline: ctx.preBaselines[k][s] }))),
+      ctx.post.map((batch, k) => ({ batch, baseline: ctx.postBaselines[k] }))
+    )
     try {
       const hook = nanHook()
       const poisoned =
@@ -414,25 +427,18 @@ export const evaluate = (): OperatorFunction<IterationContext, IterationContext>
         : cfg.controlVariate === 'none'
           ? pre.right.map((b) => new Float32Array(b.episodes * b.horizon))
           : pre.right.map((b) => predictLinearBaseline(fitLinearBaseline(b, cfg.gamma), b))
-    const problem = makeMetaProblem({
-      policy: ctx.deps.policy,
-      estimator: ctx.deps.estimator,
-      alpha: cfg.innerLr,
-      gamma: cfg.gamma,
-      normalizeAdvantages: cfg.normalizeAdvantages,
-      pre: pre.right.map((batch, k) => [{ batch, baseline: baselines[k] }]),
-      post: pre.right.map((batch, k) => ({ batch, baseline: baselines[k] }))
-    })
+    const data = pre.right.map((batch, k) => ({ batch, baseline: baselines[k] }))
+    const problem = problemFor(
+      ctx.deps,
+      data.map((d) => [d]),
+      data
+    )
     let adapted: ReadonlyArray<ArrayParams>
     try {
-      adapted = tasks.map((_, k) => {
-        const t = toTensors(theta)
-        const a = tf.tidy(() => adaptTask(problem, k)(t))
-        const arrays = toArrays(a)
-        disposeParams(a)
-        disposeParams(t)
-        return arrays
-      })
+      adapted = adaptedValues(
+        problem,
+        tasks.map(() => theta)
+      )
     } finally {
       disposeMetaProblem(problem)
     }

@@ -18,6 +18,7 @@ import { type Params, disposeParams, gradients } from '../../graph/autodiff.js'
 import { initMlpArrays, mlpForward, mlpSpec, type MlpSpec } from '../../graph/nn.js'
 import { type EpisodeBatch, returnsToGo, sliceEpisodes } from '../episodes.js'
 import { type AdamState, adamInit, adamStep } from '../optim/adam.js'
+import { targetStats } from './valueNet.js'
 import type { ArrayParams } from '../optim/params.js'
 import { type PolicySpec, policyMean, toArrays, toTensors } from '../policy.js'
 
@@ -49,21 +50,6 @@ const inputsOf = (b: EpisodeBatch): Float32Array => {
   return out
 }
 
-const stats = (b: EpisodeBatch, R: Float32Array): { mean: number; std: number } => {
-  let n = 0
-  let s = 0
-  let s2 = 0
-  b.mask.forEach((m, i) => {
-    if (m > 0) {
-      n += 1
-      s += R[i]
-      s2 += R[i] * R[i]
-    }
-  })
-  const mean = n > 0 ? s / n : 0
-  return { mean, std: n > 1 ? Math.sqrt(Math.max(s2 / n - mean * mean, 0)) + 1e-6 : 1 }
-}
-
 /** Fit Q on a batch's valid steps; returns the network and the target statistics. */
 const fitQ = (
   b: EpisodeBatch,
@@ -74,7 +60,7 @@ const fitQ = (
   const W = b.obsDim + 1 + b.actDim
   const all = inputsOf(b)
   const R = returnsToGo(b, o.gamma)
-  const st = stats(b, R)
+  const st = targetStats(b, o.gamma)
   const rows: number[] = []
   b.mask.forEach((m, i) => {
     if (m > 0) rows.push(i)

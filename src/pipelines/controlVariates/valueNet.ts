@@ -48,7 +48,7 @@ const featuresOf = (b: EpisodeBatch): Float32Array => {
 }
 
 /** Mean and std of the returns-to-go over valid steps. */
-const targetStats = (b: EpisodeBatch, gamma: number): { mean: number; std: number } => {
+export const targetStats = (b: EpisodeBatch, gamma: number): { mean: number; std: number } => {
   const R = returnsToGo(b, gamma)
   let n = 0
   let s = 0
