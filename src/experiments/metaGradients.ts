@@ -118,6 +118,15 @@ export const controlVariateValues = (
       return E.right(batches.map((b) => predictLinearBaseline(fitLinearBaseline(b, c.cfg.gamma), b)))
     case 'value':
       return E.right(fitValueBaselines(batches, { ...c.cfg.valueCv, gamma: c.cfg.gamma }, c.rngFor))
+    case 'action-dependent':
+      // Needs each task's sampling policy (src/pipelines/controlVariates/actionDependent.ts), which
+      // this context does not carry.
+      return E.left(
+        invalidInput(
+          'control variate',
+          "'action-dependent' is not available in the gradient experiments; use meta, value, linear or none"
+        )
+      )
     case 'meta':
       return c.metaCv === null
         ? E.left(
