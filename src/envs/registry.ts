@@ -166,6 +166,7 @@ const velocities = (rng: Rng, n: number): ReadonlyArray<VelocityTask> => sampleV
 // MuJoCo families
 // -------------------------------------------------------------------------------------------------
 
+/** `halfcheetah-dir` (see the description). */
 export const halfCheetahDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   halfCheetah,
   family(
@@ -178,6 +179,7 @@ export const halfCheetahDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   )
 )
 
+/** `halfcheetah-vel` (see the description). */
 export const halfCheetahVelSpec: EnvSpec<VelocityTask> = mujocoSpec(
   halfCheetah,
   family(
@@ -190,6 +192,7 @@ export const halfCheetahVelSpec: EnvSpec<VelocityTask> = mujocoSpec(
   )
 )
 
+/** `ant-dir` (see the description). */
 export const antDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   ant,
   family(
@@ -202,6 +205,7 @@ export const antDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   )
 )
 
+/** `ant-dir2d` (see the description). */
 export const antDir2dSpec: EnvSpec<Direction2dTask> = mujocoSpec(
   ant,
   family(
@@ -214,6 +218,7 @@ export const antDir2dSpec: EnvSpec<Direction2dTask> = mujocoSpec(
   )
 )
 
+/** `ant-goal` (see the description). */
 export const antGoalSpec: EnvSpec<Goal2dTask> = mujocoSpec(
   ant,
   family(
@@ -226,6 +231,7 @@ export const antGoalSpec: EnvSpec<Goal2dTask> = mujocoSpec(
   )
 )
 
+/** `walker-dir` (see the description). */
 export const walkerDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   walker2d,
   family(
@@ -238,6 +244,7 @@ export const walkerDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   )
 )
 
+/** `walker-vel` (see the description). */
 export const walkerVelSpec: EnvSpec<VelocityTask> = mujocoSpec(
   walker2d,
   family(
@@ -250,6 +257,7 @@ export const walkerVelSpec: EnvSpec<VelocityTask> = mujocoSpec(
   )
 )
 
+/** `swimmer-vel` (see the description). */
 export const swimmerVelSpec: EnvSpec<VelocityTask> = mujocoSpec(
   swimmer,
   family(
@@ -262,6 +270,7 @@ export const swimmerVelSpec: EnvSpec<VelocityTask> = mujocoSpec(
   )
 )
 
+/** `humanoid-dir` (see the description). */
 export const humanoidDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   humanoid,
   family(
@@ -274,6 +283,7 @@ export const humanoidDirSpec: EnvSpec<DirectionTask> = mujocoSpec(
   )
 )
 
+/** `humanoid-dir2d` (see the description). */
 export const humanoidDir2dSpec: EnvSpec<Direction2dTask> = mujocoSpec(
   humanoid,
   family(
@@ -290,6 +300,7 @@ export const humanoidDir2dSpec: EnvSpec<Direction2dTask> = mujocoSpec(
 // small environments
 // -------------------------------------------------------------------------------------------------
 
+/** `point1d` (see the description). */
 export const point1dSpec: EnvSpec<Goal1dTask> = specOf(
   family<PointReadings, Goal1dTask>(
     'point1d',
@@ -313,6 +324,7 @@ export const point1dSpec: EnvSpec<Goal1dTask> = specOf(
   async (n) => makePoint1dCore(n)
 )
 
+/** `point2d` (see the description). */
 export const point2dSpec: EnvSpec<Goal2dTask> = specOf(
   family<PointReadings, Goal2dTask>(
     'point2d',

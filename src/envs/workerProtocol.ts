@@ -17,6 +17,7 @@ const instance = <A>(name: string, ctor: new (...args: never[]) => A) =>
     t.identity
   )
 
+/** Codecs of typed arrays and shared buffers (structured clone keeps their types across threads). */
 export const Float32ArrayC = instance<Float32Array>('Float32Array', Float32Array)
 export const Float64ArrayC = instance<Float64Array>('Float64Array', Float64Array)
 export const Uint8ArrayC = instance<Uint8Array>('Uint8Array', Uint8Array)
@@ -49,6 +50,7 @@ export const TimeMessage = t.type({
   parties: PositiveInt
 })
 
+/** Any request a worker accepts. */
 export const WorkerRequest = t.union([TrajectoryMessage, TimeMessage], 'WorkerRequest')
 export type WorkerRequest = t.TypeOf<typeof WorkerRequest>
 
@@ -66,9 +68,11 @@ const ErrorC: t.Type<TmamlError, TmamlError, unknown> = t.union([
 const result = <C extends t.Mixed>(right: C) =>
   t.union([t.type({ _tag: t.literal('Left'), left: ErrorC }), t.type({ _tag: t.literal('Right'), right })])
 
+/** The `Either` a worker returns for a trajectory request. */
 export const TrajectoryResult = result(
   t.type({ obs: Float32ArrayC, reward: Float64ArrayC, done: Uint8ArrayC, state: Float64ArrayC })
 )
+/** The `Either` a worker returns for a timing request. */
 export const TimingResult = result(t.type({ steps: t.number, seconds: t.number }))
 
 /** A worker's answer to request `id`: an `Either` (plain data) in `result`. */
