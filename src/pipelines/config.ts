@@ -155,17 +155,18 @@ export const publishedDefaults: ExperimentConfig = {
 }
 
 /**
- * What `tmaml train` runs with no --config: halfcheetah-dir at a reduced batch, a few minutes on 2
- * cores. Flags still override it.
+ * What `tmaml train` runs with no --config: halfcheetah-dir at half the published batch (20 tasks x
+ * 20 episodes), 80 iterations — a few minutes on 2 cores, long enough for the post-adaptation return
+ * to pull away from the pre-adaptation one (README, "Evidence of learning"). Flags still override it.
  */
 export const quickstart: Partial<ExperimentConfig> = {
   env: 'halfcheetah-dir',
-  tasksPerBatch: 10,
-  rolloutsPerTask: 10,
-  iterations: 40,
+  tasksPerBatch: 20,
+  rolloutsPerTask: 20,
+  iterations: 80,
   evalEvery: 10,
-  evalTasks: 4,
-  checkpointEvery: 5
+  evalTasks: 10,
+  checkpointEvery: 10
 }
 
 const sectionKeys = Object.keys(sections) as ReadonlyArray<keyof typeof sections>
