@@ -125,10 +125,12 @@ describe('envs/models', () => {
       masses.forEach((m, b) => expect(Math.abs(m - published[b])).toBeLessThan(1e-6))
     })
 
-    it('Swimmer segments weigh 34.5575 kg and the Walker torso 3.5343 kg (capsules under MuJoCo 1.5 volumes)', () => {
+    it('Swimmer segments weigh 34.5575 kg, the Walker torso/thigh/leg 3.5343/3.9270/2.7143 kg (MuJoCo 1.5 volumes)', () => {
       const swimmer = Array.from(model('swimmer').body_mass as Float64Array)
       expect(swimmer.slice(1).map((m) => m.toFixed(4))).toEqual(['34.5575', '34.5575', '34.5575'])
-      expect((model('walker2d').body_mass as Float64Array)[1]).toBeCloseTo(3.53429174, 6)
+      // Walker2d's torso, thigh and leg are the Hopper's capsules: 3.53429174, 3.92699082, 2.71433605 kg.
+      const walker = Array.from(model('walker2d').body_mass as Float64Array)
+      expect(walker.slice(1, 4).map((m) => m.toFixed(6))).toEqual(['3.534292', '3.926991', '2.714336'])
     })
 
     it('legacyCapsuleMass is density * pi r^2 (L + r)', () => {
