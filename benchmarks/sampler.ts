@@ -6,13 +6,21 @@
 //   npx tsc -p . && npx tsx benchmarks/sampler.ts [--reps 5] [--workers 0,1,2] [--cache true|false|both] [--max-load 0.6]
 //
 // --cache: keep envs between requests (the default) or create them per chunk; --max-load: wait (up to
-// 20 min) until the 1-minute load average is below it.
+// 20 min) until the 1-minute load average is below it. Besides wall-clock steps/s, each row gives steps per
+// CPU-second of the whole process (all threads) and the CPU cores it kept busy: on a machine shared with
+// other jobs, these show what the wall clock hides.
 import * as E from 'fp-ts/lib/Either.js'
 import { readFileSync } from 'node:fs'
 import { formatError } from '../src/base/errors.js'
 import { rngAt } from '../src/base/rng.js'
 import { timeRandomSteps } from '../src/envs/rollout.js'
-import { makeSampler, type PolicyArrays, type PolicySpec, type RolloutRequest } from '../src/pipelines/sampler/index.js'
+import {
+  makeSampler,
+  type PolicyArrays,
+  type PolicySpec,
+  type RolloutRequest,
+  type Sampler
+} from '../src/pipelines/sampler/index.js'
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -55,49 +63,77 @@ const request = (iteration: number): RolloutRequest => ({
 })
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const series = () => ({ wall: [] as number[], cpu: [] as number[], cores: [] as number[] })
 
 const main = async (): Promise<void> => {
   if (Number.isFinite(maxLoad))
     for (let i = 0; i < 80 && load1() >= maxLoad; i++) await new Promise((r) => setTimeout(r, 15_000))
   const before = loadavg()
-  const rows: string[] = []
 
-  const physics: number[] = []
-  for (let r = 0; r < reps; r++) {
-    const t = await timeRandomSteps({ envId: 'halfcheetah-dir', nEnvs: 100, steps: 80_000, seed: r })
-    if (E.isLeft(t)) throw new Error(formatError(t.left))
-    physics.push(t.right.steps / t.right.seconds)
+  // All configurations are started and warmed up first, then timed in turns (one request each per
+  // round), so that a change of machine load affects them alike.
+  // run(r) returns env steps; each round records wall-clock and process CPU time (all threads) around it.
+  interface Config {
+    readonly label: string
+    readonly run: (r: number) => Promise<number>
+    readonly wall: number[]
+    readonly cpu: number[]
+    readonly cores: number[]
   }
-  rows.push(
-    `| physics only (random actions, 100 envs, 1 thread) | ${Math.round(median(physics))} | ${Math.round(Math.max(...physics))} |`
-  )
-
+  const configs: Config[] = []
+  configs.push({
+    label: 'physics only (random actions, 100 envs, 1 thread)',
+    ...series(),
+    run: async (r) => {
+      const t = await timeRandomSteps({ envId: 'halfcheetah-dir', nEnvs: 100, steps: 80_000, seed: r })
+      if (E.isLeft(t)) throw new Error(formatError(t.left))
+      return t.right.steps
+    }
+  })
+  const samplers: Sampler[] = []
   for (const workers of workerCounts)
     for (const cacheEnvs of cacheModes) {
       const s = await makeSampler({ workers, cacheEnvs })
       if (E.isLeft(s)) throw new Error(formatError(s.left))
-      const rates: number[] = []
-      for (let r = 0; r <= reps; r++) {
-        const t0 = performance.now()
-        const res = await s.right.sample(request(r))
-        const seconds = (performance.now() - t0) / 1000
-        if (E.isLeft(res)) throw new Error(formatError(res.left))
-        const steps = res.right.reduce((a, b) => a + b.mask.reduce((x, m) => x + m, 0), 0)
-        if (r > 0) rates.push(steps / seconds) // r = 0 warms up (module load, JIT, env cache)
-      }
-      await s.right.close()
+      samplers.push(s.right)
       const who = workers === 0 ? 'calling thread (workers: 0)' : `${workers} worker${workers > 1 ? 's' : ''}`
-      const label = `sampler, ${who}${cacheModes.length > 1 ? (cacheEnvs ? ', cached envs' : ', envs per chunk') : ''}`
-      rows.push(`| ${label} | ${Math.round(median(rates))} | ${Math.round(Math.max(...rates))} |`)
+      configs.push({
+        label: `sampler, ${who}${cacheModes.length > 1 ? (cacheEnvs ? ', cached envs' : ', envs per chunk') : ''}`,
+        ...series(),
+        run: async (r) => {
+          const res = await s.right.sample(request(r))
+          if (E.isLeft(res)) throw new Error(formatError(res.left))
+          return res.right.reduce((a, b) => a + b.mask.reduce((x, m) => x + m, 0), 0)
+        }
+      })
     }
+  for (const c of configs) await c.run(-1) // warm-up: module load, JIT, env cache
+  for (let r = 0; r < reps; r++)
+    for (const c of configs) {
+      const t0 = performance.now()
+      const u0 = process.cpuUsage()
+      const steps = await c.run(r)
+      const u = process.cpuUsage(u0)
+      const wall = (performance.now() - t0) / 1000
+      const cpu = (u.user + u.system) / 1e6
+      c.wall.push(steps / wall)
+      c.cpu.push(steps / cpu)
+      c.cores.push(cpu / wall)
+    }
+  await Promise.all(samplers.map((s) => s.close()))
+
   console.log(
     'halfcheetah-dir, 40 tasks x 20 episodes x 100 steps (80,000 env steps per request), policy 17-64-64-6 tanh'
   )
+  console.log(`node ${process.version}, load average before: ${before}, after: ${loadavg()}; ${reps} timed rounds`)
   console.log(
-    `node ${process.version}, load average before: ${before}, after: ${loadavg()}; ${reps} timed requests each`
+    '| what | env steps/s (median) | best | steps per CPU-second | CPU cores busy |\n|---|---:|---:|---:|---:|'
   )
-  console.log('| what | env steps/s (median) | best |\n|---|---:|---:|')
-  for (const r of rows) console.log(r)
+  for (const c of configs)
+    console.log(
+      `| ${c.label} | ${Math.round(median(c.wall))} | ${Math.round(Math.max(...c.wall))} | ` +
+        `${Math.round(median(c.cpu))} | ${median(c.cores).toFixed(2)} |`
+    )
 }
 
 void main()
