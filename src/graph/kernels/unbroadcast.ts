@@ -6,9 +6,13 @@ import * as tf from '@tensorflow/tfjs-core'
 const sameShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i])
 
-/** Reduce `dy` (the output gradient) to `shape` by summing over the axes `shape` was broadcast along. */
+/**
+ * Reduce `dy` (the output gradient) to `shape` by summing over the axes `shape` was broadcast along.
+ * Always a new tensor object (a reshape shares the data): the engine disposes a gradient it accumulates
+ * into, so handing `dy` itself to two inputs (Add's a and b) would free it while the other still needs it.
+ */
 export const unbroadcast = (dy: tf.Tensor, shape: ReadonlyArray<number>): tf.Tensor => {
-  if (sameShape(dy.shape, shape)) return dy
+  if (sameShape(dy.shape, shape)) return tf.reshape(dy, shape as number[])
   // Output-space axes where the input had no dimension or a size-1 dimension.
   const axes = tf.backend_util.getReductionAxes(shape as number[], dy.shape)
   const summed = axes.length > 0 ? tf.sum(dy, axes) : dy
