@@ -51,7 +51,8 @@ export const elementwiseGrads: ReadonlyArray<tf.GradConfig> = [
     const inside = tf.logicalAnd(tf.greaterEqual(x, lo), tf.lessEqual(x, hi))
     return tf.mul(dy, tf.cast(inside, 'float32'))
   }),
-  unary(tf.Identity, (dy) => dy),
+  // A new tensor object, never dy itself: the engine disposes gradients it accumulates into.
+  unary(tf.Identity, (dy) => tf.clone(dy)),
   // Casting back to float32: integer and bool inputs are not on a differentiable path anyway.
   unary(tf.Cast, (dy) => tf.cast(dy, 'float32')),
   // Piecewise-constant kernels: zero almost everywhere.

@@ -116,7 +116,7 @@ export const shapeGrads: ReadonlyArray<tf.GradConfig> = [
       x: () => {
         const x = saved[0]
         const reps = attrs['reps'] as number[]
-        if (reps.every((r) => r === 1)) return dy as tf.Tensor
+        if (reps.every((r) => r === 1)) return tf.clone(dy as tf.Tensor)
         const interleaved = x.shape.flatMap((d, i) => [reps[i], d])
         const repAxes = x.shape.map((_, i) => 2 * i)
         return tf.reshape(tf.sum(tf.reshape(dy as tf.Tensor, interleaved), repAxes), x.shape)
