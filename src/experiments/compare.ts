@@ -18,7 +18,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
-import { type TmamlError, resourceError } from '../base/errors.js'
+import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
 import { type ExperimentConfig, type OuterAlgorithm, resolveConfig } from '../pipelines/config.js'
 import { readCheckpoint, writeAtomic } from '../pipelines/runDir.js'
 import { meanStd } from '../plot/aggregate.js'
@@ -124,13 +124,35 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
   return E.right(out)
 }
 
-/** Where a run stands. */
-export const runStatus = (r: RunSpec): RunStatus => {
+/** Config fields that may differ between invocations without changing a run's results. */
+const incidental: ReadonlyArray<string> = ['iterations', 'workers', 'backend', 'runDir', 'checkpointEvery']
+
+/** The fields (other than incidental ones) where two configs differ. */
+export const configDifferences = (a: ExperimentConfig, b: ExperimentConfig): ReadonlyArray<string> =>
+  (Object.keys(a) as ReadonlyArray<keyof ExperimentConfig>).filter(
+    (k) => !incidental.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])
+  )
+
+/**
+ * Where a run stands. Left when its folder holds a run made with other settings (continuing it would
+ * mix two experiments).
+ */
+export const runStatus = (r: RunSpec): E.Either<TmamlError, RunStatus> => {
   const ck = readCheckpoint(r.dir)
-  if (E.isLeft(ck)) return { _tag: 'Fresh' }
-  return ck.right.state.iteration >= r.config.iterations
-    ? { _tag: 'Done' }
-    : { _tag: 'Partial', at: ck.right.state.iteration }
+  if (E.isLeft(ck)) return E.right({ _tag: 'Fresh' })
+  const diff = configDifferences(r.config, ck.right.config)
+  if (diff.length > 0)
+    return E.left(
+      invalidInput(
+        r.dir,
+        `holds a run with other settings (${diff.join(', ')}); choose another --out or remove the folder`
+      )
+    )
+  return E.right(
+    ck.right.state.iteration >= r.config.iterations
+      ? { _tag: 'Done' }
+      : { _tag: 'Partial', at: ck.right.state.iteration }
+  )
 }
 
 /** The `tmaml` arguments that start or continue a run. */
@@ -268,7 +290,9 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const runs = planned.right
   const todo: { run: RunSpec; status: RunStatus }[] = []
   for (const r of runs) {
-    const status = runStatus(r)
+    const st = runStatus(r)
+    if (E.isLeft(st)) return st
+    const status = st.right
     if (status._tag === 'Done') continue
     fs.mkdirSync(r.dir, { recursive: true })
     if (status._tag === 'Fresh') {

@@ -13,9 +13,13 @@
 /** `1h02m`, `4m10s`, `12s`; `?` when unknown. @category utils */
 export const formatDuration = (s: number): string => {
   if (!Number.isFinite(s) || s < 0) return '?'
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
-  return `${s.toFixed(0)}s`
+  if (s >= 3570) {
+    const m = Math.round(s / 60) // whole minutes first, so 119.6 min is 2h00m, not 1h60m
+    return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
+  }
+  const r = Math.round(s)
+  if (r >= 60) return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s`
+  return `${r}s`
 }
 
 /** A progress reporter: `tick` after each unit of work; `done` ends the line. */

@@ -194,5 +194,10 @@ describe('tmaml experiment', () => {
       .trim()
       .split('\n')
     expect(lines.map((l) => (JSON.parse(l) as { iteration: number }).iteration)).toEqual([0, 1, 2])
+    // other settings in the same folder: refused, naming the field
+    capture()
+    expect(await main([...args(3), '--rollouts', '3'])).toBe(1)
+    expect(stderr.join('')).toContain('holds a run with other settings (rolloutsPerTask)')
+    vi.restoreAllMocks()
   })
 })

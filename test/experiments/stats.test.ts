@@ -114,6 +114,8 @@ describe('experiments/progress', () => {
     expect(formatDuration(12.4)).toBe('12s')
     expect(formatDuration(250)).toBe('4m10s')
     expect(formatDuration(3720)).toBe('1h02m')
+    expect(formatDuration(119.6)).toBe('2m00s')
+    expect(formatDuration(7179)).toBe('2h00m')
     expect(formatDuration(NaN)).toBe('?')
   })
 })
