@@ -45,15 +45,18 @@ export interface InterpretOptions {
   readonly groupSize?: number
 }
 
-/** Thrown inside the interpreter and turned into a `Left` at its boundary. */
-class GraphFailure extends Error {
-  constructor(readonly error: GraphError) {
-    super(error._tag)
-  }
+/** Thrown inside the interpreter (deep in tensor code) and turned into a `Left` at its boundary. */
+interface GraphFailure {
+  readonly [graphFailure]: true
+  readonly error: GraphError
 }
+const graphFailure = Symbol('GraphFailure')
+
+const isGraphFailure = (u: unknown): u is GraphFailure => typeof u === 'object' && u !== null && graphFailure in u
 
 const fail = (error: GraphError): never => {
-  throw new GraphFailure(error)
+  const failure: GraphFailure = { [graphFailure]: true, error }
+  throw failure
 }
 
 /** What one cost node sees: its rewards, baseline and the log-probabilities it depends on. */
@@ -437,7 +440,7 @@ export const surrogate =
         })
       )
     } catch (err) {
-      if (err instanceof GraphFailure) return E.left(err.error)
+      if (isGraphFailure(err)) return E.left(err.error)
       throw err
     }
   }
