@@ -361,7 +361,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const chart = compareChart(
     curves.right,
     o.smooth,
-    `${o.env}: ${o.outer.toUpperCase()} outer step, ${budget} (mean ± std over ${o.seeds} seeds)`
+    `${o.env}, ${o.outer.toUpperCase()}, ${o.tasks}x${o.rollouts} episodes/it (mean ± std, ${o.seeds} seeds)`
   )
   const table = renderTable(
     rows.map((r) => ({

@@ -335,9 +335,8 @@ export const runGradVariance = async (o: GradVarianceOptions): Promise<E.Either<
   }
   const seconds = (Date.now() - started) / 1000
   const trainSeconds = trainingSeconds(path.join(o.out, 'train'))
-  const what = `${o.tasks} tasks x ${o.rollouts} episodes, ${o.draws} draws`
-  const chart = varianceChart(snapshots, 'variance', `${o.env}: variance of the meta-gradient (${what})`)
-  const normChart = varianceChart(snapshots, 'meanNorm', `${o.env}: norm of the mean meta-gradient (${what})`)
+  const chart = varianceChart(snapshots, 'variance', `${o.env}: per-coordinate variance of the meta-gradient`)
+  const normChart = varianceChart(snapshots, 'meanNorm', `${o.env}: norm of the mean of ${o.draws} meta-gradients`)
   const md = [
     `Training run: ${o.trainEstimator} with the meta-learned control variate, ${o.tasks} tasks x ${o.rollouts} episodes per iteration, seed ${o.seed}.`,
     `At each snapshot: ${o.draws} meta-gradients per method (same tasks, fresh episodes; VPG meta-gradient through one inner step).`,
