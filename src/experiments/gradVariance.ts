@@ -27,6 +27,7 @@ import { run as trainRun } from '../cli/train.js'
 import { getEnvSpec } from '../envs/registry.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import { type ExperimentConfig, resolveConfig } from '../pipelines/config.js'
+import { sizeOf } from '../pipelines/optim/params.js'
 import { readCheckpoint, writeAtomic, writeCheckpoint } from '../pipelines/runDir.js'
 import { makeSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
@@ -38,7 +39,7 @@ import { writeFigure } from '../plot/writeFigure.js'
 import { type Method, controlVariateValues, drawMetaGradients, outerBaselineValues } from './metaGradients.js'
 import { formatDuration, progress } from './progress.js'
 import { loadState, saveState, styled, trainingSeconds, writeReport } from './report.js'
-import { norm, meanVector, perCoordinateVariance } from './stats.js'
+import { norm, meanVector, perCoordinateVariance, squaredSignal } from './stats.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -334,6 +335,8 @@ export const runGradVariance = async (o: GradVarianceOptions): Promise<E.Either<
     await sampler.right.close()
   }
   const seconds = (Date.now() - started) / 1000
+  const first = readCheckpoint(path.join(o.out, 'snapshots', `it-${pad(0)}`))
+  const dim = E.isRight(first) ? sizeOf(first.right.state.policy) : NaN
   const trainSeconds = trainingSeconds(path.join(o.out, 'train'))
   const chart = varianceChart(snapshots, 'variance', `${o.env}: per-coordinate variance of the meta-gradient`)
   const normChart = varianceChart(snapshots, 'meanNorm', `${o.env}: norm of the mean of ${o.draws} meta-gradients`)
@@ -350,12 +353,17 @@ export const runGradVariance = async (o: GradVarianceOptions): Promise<E.Either<
     'Mean norm of one draw:',
     '',
     varianceTable(snapshots, (c) => c.drawNorm),
+    `Signal fraction of one draw: (||mean||^2 - d v / K) / (d v), the estimated ||E g||^2 over the noise ` +
+      `E||g - E g||^2 = d v (d = ${dim} parameters, K = ${o.draws}); values near or below 0 mean that ${o.draws} draws cannot tell the mean from noise:`,
+    '',
+    varianceTable(snapshots, (c) => squaredSignal(c.meanNorm, c.variance, dim, o.draws) / (dim * c.variance)),
     `Compute time (summed over invocations): training ${formatDuration(trainSeconds)} + measurements ${formatDuration(measureSeconds)} = ${formatDuration(trainSeconds + measureSeconds)}; this invocation ${formatDuration(seconds)}.`,
     ''
   ].join('\n')
   const data = {
     experiment: 'grad-variance',
     options: { ...o, methods: o.methods.map((m) => ({ label: m.label, estimator: m.estimator.name, cv: m.cv })) },
+    parameters: dim,
     snapshots,
     seconds,
     trainSeconds,

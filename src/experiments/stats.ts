@@ -161,3 +161,13 @@ export const summariseDraws = (draws: ReadonlyArray<Vector>, reference: Vector):
     meanCorrelation: pearson(m, reference)
   }
 }
+
+/**
+ * An unbiased estimate of ||E g||^2 from K draws of a d-dimensional g, given the norm of their mean
+ * and their average per-coordinate variance v: E||mean||^2 = ||E g||^2 + d v / K, so subtract the
+ * noise term. Negative values mean the mean is indistinguishable from noise.
+ *
+ * @category statistics
+ */
+export const squaredSignal = (meanNorm: number, variance: number, dim: number, draws: number): number =>
+  meanNorm * meanNorm - (dim * variance) / draws

@@ -98,6 +98,14 @@ describe('experiments/stats', () => {
   })
 })
 
+describe('experiments/stats squaredSignal', () => {
+  it('subtracts the noise d v / K from the squared norm of the mean', () => {
+    // draws (1, 0), (3, 4): ||mean||^2 = 8, v = 5, d = 2, K = 2 -> 8 - 5 = 3
+    const s = _.summariseDraws([[1, 0], [3, 4]], [1, 1])
+    expect(_.squaredSignal(s.meanNorm, s.variance, 2, 2)).toBeCloseTo(3, 12)
+  })
+})
+
 describe('experiments/compare utils', () => {
   it('movingAverage averages the previous w values, fewer at the start, skipping NaN', () => {
     expect(movingAverage([1, 2, 3, 4], 2)).toEqual([1, 1.5, 2.5, 3.5])
