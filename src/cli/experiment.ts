@@ -13,7 +13,7 @@ import { initBackend, resolveBackendChoice } from '../graph/backend.js'
 import { runCompare } from '../experiments/compare.js'
 import { runGradAccuracy } from '../experiments/gradAccuracy.js'
 import { runGradVariance } from '../experiments/gradVariance.js'
-import { parseMethods } from '../experiments/metaGradients.js'
+import { gradientCvKinds, parseMethods } from '../experiments/metaGradients.js'
 import { formatDuration } from '../experiments/progress.js'
 import { ControlVariateKind, OuterAlgorithm } from '../pipelines/config.js'
 import { envIds } from '../envs/registry.js'
@@ -75,7 +75,8 @@ skips finished ones. Learning curves (mean ± std over seeds) and a final table 
 paper's Table 1. Writes <figure>.{svg,png,md,json}.
 
   --env ID               (required)          --estimators A[:cv],...  (required)
-                         cv: meta | value | linear | none (default: meta for tmaml*, linear otherwise)
+                         cv: meta | value | action-dependent | linear | none
+                         (default: meta for tmaml*, linear otherwise)
   --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
   --parallel P           runs at a time (default 2)
   --tasks N --rollouts N --horizon N (0 = env default) --outer vpg|trpo|ppo (default vpg)
@@ -337,7 +338,11 @@ const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
   const read = all({
     methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
-      parseMethods(v['estimators'], (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'))
+      parseMethods(
+        v['estimators'],
+        (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'),
+        [...gradientCvKinds, 'action-dependent']
+      )
     ),
     seeds: intFlag('seeds', v['seeds'], 3, 1, 100),
     iterations: intFlag('iterations', v['iterations'], 100, 1),

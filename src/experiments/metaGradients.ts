@@ -48,7 +48,8 @@ export interface GradientSetting {
   readonly normalizeAdvantages: boolean
 }
 
-const cvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'value', 'linear', 'none']
+/** The control variates the gradient experiments can compute; training (and `compare`) also has 'action-dependent'. */
+export const gradientCvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'value', 'linear', 'none']
 
 // ---------------------------------------------------------------------------------------------
 // constructors
@@ -56,15 +57,16 @@ const cvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'value', 'linear', '
 
 /**
  * Methods from a comma-separated list `name[:cv]` (e.g. `tmaml,maml:linear,dice`): an estimator name
- * (`tmaml estimators list`) and optionally a control variate (meta, value, linear, none); without
- * one, `defaultCv(name)`. The label is the name, with `:cv` when the control variate was given.
+ * (`tmaml estimators list`) and optionally a control variate, one of `cvKinds` (by default those the
+ * gradient experiments compute: meta, value, linear, none); without one, `defaultCv(name)`. The label is the name, with `:cv` when the control variate was given.
  * Left: a message naming the bad entry.
  *
  * @category constructors
  */
 export const parseMethods = (
   spec: string,
-  defaultCv: (estimator: string) => ControlVariateKind
+  defaultCv: (estimator: string) => ControlVariateKind,
+  cvKinds: ReadonlyArray<ControlVariateKind> = gradientCvKinds
 ): E.Either<string, ReadonlyArray<Method>> => {
   const entries = spec
     .split(',')
@@ -73,7 +75,7 @@ export const parseMethods = (
   if (entries.length === 0) return E.left('no estimators given')
   const out: Method[] = []
   for (const entry of entries) {
-    const m = /^(.+?)(?::([a-z]+))?$/.exec(entry)
+    const m = /^(.+?)(?::([a-z-]+))?$/.exec(entry)
     const name = m?.[1] ?? entry
     const cv = m?.[2]
     const estimator = estimatorByName(name)

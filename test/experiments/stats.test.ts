@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import * as _ from '../../src/experiments/stats.js'
 import { finalValue, movingAverage } from '../../src/experiments/compare.js'
 import { formatDuration } from '../../src/experiments/progress.js'
+import { gradientCvKinds, parseMethods } from '../../src/experiments/metaGradients.js'
+import * as E from 'fp-ts/lib/Either.js'
 
 describe('experiments/stats', () => {
   describe('pearson', () => {
@@ -125,5 +127,24 @@ describe('experiments/progress', () => {
     expect(formatDuration(119.6)).toBe('2m00s')
     expect(formatDuration(7179)).toBe('2h00m')
     expect(formatDuration(NaN)).toBe('?')
+  })
+})
+
+describe('experiments/metaGradients parseMethods', () => {
+  const byFamily = (name: string) => (name.startsWith('tmaml') ? ('meta' as const) : ('linear' as const))
+  it('reads name[:cv], labels explicit control variates and fills in the default', () => {
+    const r = parseMethods('tmaml, maml:none', byFamily)
+    expect(E.isRight(r) && r.right.map((m) => [m.label, m.estimator.name, m.cv])).toEqual([
+      ['tmaml', 'tmaml', 'meta'],
+      ['maml:none', 'maml', 'none']
+    ])
+  })
+  it("accepts 'action-dependent' only where the caller allows it, and names a bad entry", () => {
+    expect(E.isLeft(parseMethods('tmaml:action-dependent', byFamily))).toBe(true)
+    const r = parseMethods('tmaml:action-dependent', byFamily, [...gradientCvKinds, 'action-dependent'])
+    expect(E.isRight(r) && r.right[0]?.cv).toBe('action-dependent')
+    const bad = parseMethods('tmaml,nope', byFamily)
+    expect(E.isLeft(bad) && bad.left).toMatch(/unknown estimator 'nope'/)
+    expect(E.isLeft(parseMethods('dice,dice', byFamily))).toBe(true)
   })
 })
