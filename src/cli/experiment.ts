@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../base/errors.js'
 import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
@@ -13,11 +14,24 @@ import { initBackend, resolveBackendChoice } from '../graph/backend.js'
 import { runCompare } from '../experiments/compare.js'
 import { runGradAccuracy } from '../experiments/gradAccuracy.js'
 import { runGradVariance } from '../experiments/gradVariance.js'
+import type { ChildCommand, TrainRunner } from '../experiments/trainRunner.js'
 import { gradientCvKinds, parseMethods } from '../experiments/metaGradients.js'
 import { formatDuration } from '../experiments/progress.js'
 import { ControlVariateKind, OuterAlgorithm } from '../pipelines/config.js'
 import { envIds } from '../envs/registry.js'
 import { intFlag, numberFlag, parseFlags } from './flags.js'
+import { run as trainInProcess } from './train.js'
+
+
+/** `tmaml <args>` in a fresh process, from this installation: src via tsx, or dist (`child.ts`). */
+const childCommand = (args: ReadonlyArray<string>): ChildCommand => {
+  const here = import.meta.url
+  const fromSource = here.endsWith('.ts')
+  const entry = fileURLToPath(new URL(fromSource ? './child.ts' : './child.js', here))
+  return { command: process.execPath, args: [...(fromSource ? ['--import', 'tsx'] : []), entry, ...args] }
+}
+
+const runner: TrainRunner = { inProcess: trainInProcess, childCommand }
 
 const help = `usage: tmaml experiment <name> [options]
 
@@ -206,6 +220,7 @@ const gradAccuracy = async (argv: ReadonlyArray<string>): Promise<number> => {
   const o = read.right
   if ((await startBackend(v['backend'])) !== 0) return 1
   const r = await runGradAccuracy({
+    runner,
     out,
     figure: stringFlag(v['figure'], `${out}/grad-accuracy`),
     seed: o.seed,
@@ -280,6 +295,7 @@ const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
   const o = read.right
   if ((await startBackend(v['backend'])) !== 0) return 1
   const r = await runGradVariance({
+    runner,
     env: env.right,
     out,
     figure: stringFlag(v['figure'], `${out}/grad-variance-${env.right}`),
@@ -360,6 +376,7 @@ const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
   const o = read.right
   const out = stringFlag(v['out'], `runs/experiments/compare-${env.right}`)
   const r = await runCompare({
+    runner,
     env: env.right,
     methods: o.methods,
     seeds: o.seeds,

@@ -16,7 +16,6 @@
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
 import { type ExperimentConfig, type OuterAlgorithm, resolveConfig } from '../pipelines/config.js'
@@ -28,6 +27,7 @@ import { formatMeanStd, formatNumber, renderTable } from '../plot/renderTable.js
 import type { Method } from './metaGradients.js'
 import { formatDuration } from './progress.js'
 import { styled, trainingSeconds, writeReport } from './report.js'
+import type { TrainRunner } from './trainRunner.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -58,6 +58,8 @@ export interface CompareOptions {
   readonly figure: string
   /** The backend setting of the runs (`auto` or a backend name). */
   readonly backend: string
+  /** Runs `tmaml train` (here: as child processes; the CLI supplies it). */
+  readonly runner: TrainRunner
 }
 
 /** One (method, seed) run. */
@@ -161,14 +163,6 @@ export const trainArgs = (r: RunSpec, status: RunStatus): ReadonlyArray<string> 
     ? ['train', '--resume', r.dir, '--iterations', String(r.config.iterations)]
     : ['train', '--config', path.join(r.dir, 'experiment-config.json')]
 
-/** The command of a child process running `tmaml <args>` from this installation (src via tsx, or dist). */
-export const childCommand = (args: ReadonlyArray<string>): { readonly command: string; readonly args: string[] } => {
-  const here = import.meta.url
-  const fromSource = here.endsWith('.ts')
-  const entry = fileURLToPath(new URL(fromSource ? './child.ts' : './child.js', here))
-  return { command: process.execPath, args: [...(fromSource ? ['--import', 'tsx'] : []), entry, ...args] }
-}
-
 /** The live state of a child, from its progress lines (`it 12/100 ...`). */
 interface Live {
   readonly name: string
@@ -177,12 +171,12 @@ interface Live {
 }
 
 /** Run one child to completion; its stderr goes to `<dir>/train.log`; resolves to its exit code. */
-const runChild = (r: RunSpec, status: RunStatus, live: Live): Promise<number> =>
+const runChild = (runner: TrainRunner, r: RunSpec, status: RunStatus, live: Live): Promise<number> =>
   new Promise((resolve) => {
-    const { command, args } = childCommand(trainArgs(r, status))
+    const { command, args } = runner.childCommand(trainArgs(r, status))
     const log = fs.createWriteStream(path.join(r.dir, 'train.log'), { flags: 'a' })
     log.write(`\n# ${new Date().toISOString()} ${args.slice(-6).join(' ')}\n`)
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env })
+    const child = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env })
     let buffer = ''
     child.stderr.on('data', (chunk: Buffer) => {
       log.write(chunk)
@@ -331,7 +325,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
       const live: Live = { name: path.basename(run.dir), iteration: 0, line: '' }
       lives.push(live)
       log(`[compare] start ${live.name}${st._tag === 'Partial' ? ` (resuming at iteration ${st.at})` : ''}`)
-      const code = await runChild(run, st, live)
+      const code = await runChild(o.runner, run, st, live)
       lives.splice(lives.indexOf(live), 1)
       finishedIterations += Math.max(0, live.iteration - startAt)
       if (code !== 0) failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)

@@ -26,7 +26,6 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type TmamlError, resourceError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
-import { run as trainRun } from '../cli/train.js'
 import { getEnvSpec } from '../envs/registry.js'
 import { dice, tmaml } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
@@ -46,6 +45,7 @@ import { type DrawRequest, type Method, drawMetaGradients } from './metaGradient
 import { type Progress, formatDuration, progress } from './progress.js'
 import { type ReportPaths, loadState, saveState, styled, trainingSeconds, writeReport } from './report.js'
 import { type DrawSummary, norm, pearson, summariseDraws } from './stats.js'
+import type { TrainRunner } from './trainRunner.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -53,6 +53,8 @@ import { type DrawSummary, norm, pearson, summariseDraws } from './stats.js'
 
 /** The settings of the experiment (the CLI's flags). */
 export interface GradAccuracyOptions {
+  /** Runs `tmaml train` in this process (the CLI supplies it). */
+  readonly runner: TrainRunner
   /** Working folder: the policy's run folder, the ground truth, the draws. */
   readonly out: string
   /** Base path of the figure and table (`.svg`, `.png`, `.md`, `.json`). */
@@ -217,7 +219,7 @@ const trainPolicy = async (
       argv = ['--config', cfgFile, '--run-dir', dir]
     }
     log(`policy: tmaml train ${argv.join(' ')}`)
-    const code = await trainRun(argv)
+    const code = await o.runner.inProcess(argv)
     if (code !== 0)
       return E.left(resourceError('grad-accuracy', `training the policy failed (exit ${code}); see above`))
   }

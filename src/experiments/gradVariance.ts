@@ -23,7 +23,6 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
-import { run as trainRun } from '../cli/train.js'
 import { getEnvSpec } from '../envs/registry.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import { type ExperimentConfig, resolveConfig } from '../pipelines/config.js'
@@ -40,6 +39,7 @@ import { type Method, controlVariateValues, drawMetaGradients, outerBaselineValu
 import { formatDuration, progress } from './progress.js'
 import { loadState, saveState, styled, trainingSeconds, writeReport } from './report.js'
 import { norm, meanVector, perCoordinateVariance, squaredSignal } from './stats.js'
+import type { TrainRunner } from './trainRunner.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -47,6 +47,8 @@ import { norm, meanVector, perCoordinateVariance, squaredSignal } from './stats.
 
 /** The settings of the experiment (the CLI's flags). */
 export interface GradVarianceOptions {
+  /** Runs `tmaml train` in this process (the CLI supplies it). */
+  readonly runner: TrainRunner
   readonly env: string
   readonly out: string
   readonly figure: string
@@ -170,7 +172,7 @@ const ensureSnapshots = async (
         argv = ['--config', cfgFile]
       } else argv = ['--resume', trainDir, '--iterations', String(it)]
       log(`training: tmaml train ${argv.join(' ')}`)
-      const code = await trainRun(argv)
+      const code = await o.runner.inProcess(argv)
       if (code !== 0) return E.left(resourceError('grad-variance', `training failed (exit ${code}); see above`))
     }
     fs.mkdirSync(snapDir(it), { recursive: true })
