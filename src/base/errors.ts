@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type * as t from 'io-ts'
+import * as t from 'io-ts'
 
 /** One field that failed to decode: its dotted path, the value found, and what was expected. */
 export interface FieldIssue {
@@ -45,6 +45,22 @@ export interface ResourceError {
 }
 
 export type TmamlError = DecodeError | InvalidInput | NumericalError | ResourceError
+
+/** The codec of a `TmamlError`, for errors that cross a thread boundary (structured clone). */
+export const TmamlErrorC: t.Type<TmamlError, TmamlError, unknown> = t.union([
+  t.type({
+    _tag: t.literal('DecodeError'),
+    source: t.string,
+    issues: t.readonlyArray(t.type({ path: t.string, value: t.unknown, expected: t.string }))
+  }),
+  t.type({ _tag: t.literal('InvalidInput'), where: t.string, message: t.string }),
+  t.type({ _tag: t.literal('NumericalError'), where: t.string, message: t.string }),
+  t.type({ _tag: t.literal('ResourceError'), where: t.string, message: t.string })
+])
+
+/** The codec of an `Either<TmamlError, A>` as a worker message carries it. */
+export const eitherC = <C extends t.Mixed>(right: C) =>
+  t.union([t.type({ _tag: t.literal('Left'), left: TmamlErrorC }), t.type({ _tag: t.literal('Right'), right })])
 
 export const invalidInput = (where: string, message: string): TmamlError => ({ _tag: 'InvalidInput', where, message })
 export const numericalError = (where: string, message: string): TmamlError => ({

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
-import type { TmamlError } from '../base/errors.js'
+import { eitherC } from '../base/errors.js'
 import { FiniteNumber, PositiveInt } from './tasks.js'
 
 const instance = <A>(name: string, ctor: new (...args: never[]) => A) =>
@@ -54,26 +54,12 @@ export const TimeMessage = t.type({
 export const WorkerRequest = t.union([TrajectoryMessage, TimeMessage], 'WorkerRequest')
 export type WorkerRequest = t.TypeOf<typeof WorkerRequest>
 
-const ErrorC: t.Type<TmamlError, TmamlError, unknown> = t.union([
-  t.type({
-    _tag: t.literal('DecodeError'),
-    source: t.string,
-    issues: t.readonlyArray(t.type({ path: t.string, value: t.unknown, expected: t.string }))
-  }),
-  t.type({ _tag: t.literal('InvalidInput'), where: t.string, message: t.string }),
-  t.type({ _tag: t.literal('NumericalError'), where: t.string, message: t.string }),
-  t.type({ _tag: t.literal('ResourceError'), where: t.string, message: t.string })
-])
-
-const result = <C extends t.Mixed>(right: C) =>
-  t.union([t.type({ _tag: t.literal('Left'), left: ErrorC }), t.type({ _tag: t.literal('Right'), right })])
-
 /** The `Either` a worker returns for a trajectory request. */
-export const TrajectoryResult = result(
+export const TrajectoryResult = eitherC(
   t.type({ obs: Float32ArrayC, reward: Float64ArrayC, done: Uint8ArrayC, state: Float64ArrayC })
 )
 /** The `Either` a worker returns for a timing request. */
-export const TimingResult = result(t.type({ steps: t.number, seconds: t.number }))
+export const TimingResult = eitherC(t.type({ steps: t.number, seconds: t.number }))
 
 /** A worker's answer to request `id`: an `Either` (plain data) in `result`. */
 export const WorkerResponse = t.type({ id: t.number, result: t.unknown }, 'WorkerResponse')

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
-import type { TmamlError } from '../../base/errors.js'
+import { eitherC } from '../../base/errors.js'
 import { Float32ArrayC, Uint8ArrayC } from '../../envs/workerProtocol.js'
 import { PolicySpecC } from './request.js'
 import type { ChunkJob, ChunkResult } from './chunk.js'
@@ -50,16 +50,6 @@ export type ChunkMessage = t.TypeOf<typeof ChunkMessage>
 export const ToWorker = ChunkMessage
 export type ToWorker = ChunkMessage
 
-const ErrorC: t.Type<TmamlError, TmamlError, unknown> = t.union([
-  t.type({
-    _tag: t.literal('DecodeError'),
-    source: t.string,
-    issues: t.readonlyArray(t.type({ path: t.string, value: t.unknown, expected: t.string }))
-  }),
-  t.type({ _tag: t.literal('InvalidInput'), where: t.string, message: t.string }),
-  t.type({ _tag: t.literal('NumericalError'), where: t.string, message: t.string }),
-  t.type({ _tag: t.literal('ResourceError'), where: t.string, message: t.string })
-])
 
 /** @category codecs */
 export const ChunkResultC: t.Type<ChunkResult, ChunkResult, unknown> = t.readonly(
@@ -98,10 +88,7 @@ export const ReadyMessage = t.type({
 export const ResultMessage = t.type({
   kind: t.literal('result'),
   id: t.number,
-  result: t.union([
-    t.type({ _tag: t.literal('Left'), left: ErrorC }),
-    t.type({ _tag: t.literal('Right'), right: ChunkResultC })
-  ])
+  result: eitherC(ChunkResultC)
 })
 
 export const FromWorker = t.union([ReadyMessage, ResultMessage], 'SamplerWorkerResponse')
