@@ -6,16 +6,7 @@
 #   nohup bash benchmarks/experiments/run-all.sh > runs/experiments/run-all.log 2>&1 &
 set -u
 cd "$(dirname "$0")/../.."
-mkdir -p runs/experiments
-timed() {
-  local start=$(date +%s)
-  echo "=== $(date -u +%FT%TZ) $*"
-  "$@"
-  local code=$?
-  local wall=$(( $(date +%s) - start ))
-  echo "$(date -u +%FT%TZ) exit $code wall ${wall}s: $*" | tee -a runs/experiments/wall-times.txt
-}
-tmaml() { node bin/tmaml.js "$@"; }
+source benchmarks/experiments/timed.sh
 
 timed tmaml experiment grad-accuracy --out runs/experiments/grad-accuracy --figure docs/figures/grad-accuracy
 timed tmaml experiment compare --env halfcheetah-dir --estimators tmaml,maml,lvc,dice,tmaml-eq7,tmaml-reference \

@@ -1,19 +1,11 @@
 #!/usr/bin/env bash
 # Complements to run-all.sh (same conventions): the accuracy experiment at a larger inner step, where the
 # Hessian term of the meta-gradient matters more, and a method comparison on point2d, a task distribution
-# on which the scaled-down budget does show learning.
+# on which the scaled-down budget does show learning, with TMAML's per-task control variates (value networks,
+# and the action-dependent one of Eq. 11) beside the meta-learned one.
 set -u
 cd "$(dirname "$0")/../.."
-mkdir -p runs/experiments
-timed() {
-  local start=$(date +%s)
-  echo "=== $(date -u +%FT%TZ) $*"
-  "$@"
-  local code=$?
-  local wall=$(( $(date +%s) - start ))
-  echo "$(date -u +%FT%TZ) exit $code wall ${wall}s: $*" | tee -a runs/experiments/wall-times.txt
-}
-tmaml() { node bin/tmaml.js "$@"; }
+source benchmarks/experiments/timed.sh
 
 # Second invocations of two run-all.sh commands that stopped on the tmaml-eq7 crash fixed in
 # src/graph/kernels/unbroadcast.ts (each continues from its saved state).
@@ -24,6 +16,7 @@ timed tmaml experiment grad-variance --env halfcheetah-dir --iterations 100 --ev
   --out runs/experiments/grad-variance-halfcheetah-dir --figure docs/figures/grad-variance-halfcheetah-dir
 
 timed tmaml experiment grad-accuracy --inner-lr 1 --out runs/experiments/grad-accuracy-lr1 --figure docs/figures/grad-accuracy-lr1
-timed tmaml experiment compare --env point2d --estimators tmaml,maml,lvc,dice,tmaml-eq7,tmaml-reference \
+timed tmaml experiment compare --env point2d \
+  --estimators tmaml,maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml:value,tmaml:action-dependent \
   --seeds 3 --iterations 100 --tasks 10 --rollouts 10 --parallel 2 --smooth 5 \
   --out runs/experiments/compare-point2d --figure docs/figures/compare-point2d
