@@ -8,15 +8,23 @@ const tfjs = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorf
 const fp = ['fp-ts', 'io-ts']
 
 /** Per folder of src/: the folders it may import (besides itself) and the npm packages. */
-const layers: Readonly<Record<string, { readonly folders: ReadonlyArray<string>; readonly packages: ReadonlyArray<string> }>> = {
+const layers: Readonly<
+  Record<string, { readonly folders: ReadonlyArray<string>; readonly packages: ReadonlyArray<string> }>
+> = {
   base: { folders: [], packages: fp },
   native: { folders: ['base'], packages: [...fp, ...tfjs] },
-  graph: { folders: ['base', 'native'], packages: [...fp, ...tfjs, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'] },
+  graph: {
+    folders: ['base', 'native'],
+    packages: [...fp, ...tfjs, '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']
+  },
   estimators: { folders: ['base', 'graph'], packages: [...fp, ...tfjs] },
   envs: { folders: ['base'], packages: [...fp, 'mujoco-js'] },
   plot: { folders: ['base'], packages: [...fp, '@resvg/resvg-js'] },
   pipelines: { folders: ['base', 'native', 'graph', 'estimators', 'envs'], packages: [...fp, ...tfjs, 'rxjs'] },
-  experiments: { folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot'], packages: [...fp, ...tfjs] },
+  experiments: {
+    folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot'],
+    packages: [...fp, ...tfjs]
+  },
   cli: {
     folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot', 'experiments'],
     packages: [...fp, ...tfjs, 'rxjs']
@@ -41,7 +49,10 @@ const violation = (layer: string, spec: string, file: string): string | undefine
   if (rule === undefined) return `src/${layer} is not in the layer table`
   if (spec.startsWith('node:')) return undefined
   if (!spec.startsWith('.')) return rule.packages.includes(packageOf(spec)) ? undefined : `package ${packageOf(spec)}`
-  const target = relative(src, join(file, '..', spec)).replace(/\\/g, '/').split('/')[0] ?? ''
+  const target =
+    relative(src, join(file, '..', spec))
+      .replace(/\\/g, '/')
+      .split('/')[0] ?? ''
   return target === layer || rule.folders.includes(target) ? undefined : `src/${target}`
 }
 

@@ -70,7 +70,9 @@ const main = async (): Promise<number> => {
     estimator: estimatorByName(cfg.right.estimator)!,
     sampler: sampler.right
   }
-  process.stderr.write(`backend ${backend.right.active}; ${cfg.right.tasksPerBatch} tasks x ${cfg.right.rolloutsPerTask} episodes x ${deps.horizon} steps, ${cfg.right.workers} workers; 1 warm-up + ${timed} timed iterations\n`)
+  process.stderr.write(
+    `backend ${backend.right.active}; ${cfg.right.tasksPerBatch} tasks x ${cfg.right.rolloutsPerTask} episodes x ${deps.horizon} steps, ${cfg.right.workers} workers; 1 warm-up + ${timed} timed iterations\n`
+  )
   const contexts = await lastValueFrom(metaTrain(deps)(initialState(deps)).pipe(take(1 + timed), toArray()))
   await sampler.right.close()
   const measured = contexts.slice(1)
@@ -81,7 +83,9 @@ const main = async (): Promise<number> => {
   const total = Object.values(stagesSeconds).reduce((a, b) => a + b, 0)
   const steps = mean((c) => c.stats['stepsThisIteration'] ?? 0)
 
-  process.stderr.write(`physics only: ${Math.round(steps)} env steps of halfcheetah-dir on ${cfg.right.workers} worker thread(s)\n`)
+  process.stderr.write(
+    `physics only: ${Math.round(steps)} env steps of halfcheetah-dir on ${cfg.right.workers} worker thread(s)\n`
+  )
   const physics = await benchmarkEnvs({
     envIds: ['halfcheetah-dir'],
     steps: Math.ceil(steps / Math.max(1, cfg.right.workers)),
@@ -107,13 +111,20 @@ const main = async (): Promise<number> => {
   }
   if (values.json) console.log(JSON.stringify(report, null, 2))
   else {
-    console.log(`one meta-iteration, halfcheetah-dir, ${cfg.right.tasksPerBatch} x ${cfg.right.rolloutsPerTask} x ${deps.horizon}, ${cfg.right.estimator} + ${cfg.right.controlVariate} CV, ${cfg.right.outer}; backend ${report.backend}, ${report.workers} workers (mean of ${timed})`)
+    console.log(
+      `one meta-iteration, halfcheetah-dir, ${cfg.right.tasksPerBatch} x ${cfg.right.rolloutsPerTask} x ${deps.horizon}, ${cfg.right.estimator} + ${cfg.right.controlVariate} CV, ${cfg.right.outer}; backend ${report.backend}, ${report.workers} workers (mean of ${timed})`
+    )
     console.log('| stage | seconds | share |')
     console.log('|---|---|---|')
-    for (const [k, v] of Object.entries(stagesSeconds)) console.log(`| ${k} | ${v.toFixed(2)} | ${((100 * v) / total).toFixed(0)}% |`)
+    for (const [k, v] of Object.entries(stagesSeconds))
+      console.log(`| ${k} | ${v.toFixed(2)} | ${((100 * v) / total).toFixed(0)}% |`)
     console.log(`| total | ${total.toFixed(2)} | 100% |`)
-    console.log(`physics only, same ${Math.round(steps)} env steps on ${report.workers} worker(s): ${physicsSeconds.toFixed(2)} s`)
-    console.log(`sampling / physics = ${report.samplingOverPhysics.toFixed(2)}; whole iteration / physics = ${report.iterationOverPhysics.toFixed(2)}`)
+    console.log(
+      `physics only, same ${Math.round(steps)} env steps on ${report.workers} worker(s): ${physicsSeconds.toFixed(2)} s`
+    )
+    console.log(
+      `sampling / physics = ${report.samplingOverPhysics.toFixed(2)}; whole iteration / physics = ${report.iterationOverPhysics.toFixed(2)}`
+    )
   }
   return 0
 }

@@ -22,7 +22,6 @@ import { envIds } from '../envs/registry.js'
 import { intFlag, numberFlag, parseFlags } from './flags.js'
 import { run as trainInProcess } from './train.js'
 
-
 /** `tmaml <args>` in a fresh process, from this installation: src via tsx, or dist (`child.ts`). */
 const childCommand = (args: ReadonlyArray<string>): ChildCommand => {
   const here = import.meta.url
@@ -354,11 +353,10 @@ const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
   const read = all({
     methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
-      parseMethods(
-        v['estimators'],
-        (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'),
-        [...gradientCvKinds, 'action-dependent']
-      )
+      parseMethods(v['estimators'], (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'), [
+        ...gradientCvKinds,
+        'action-dependent'
+      ])
     ),
     seeds: intFlag('seeds', v['seeds'], 3, 1, 100),
     iterations: intFlag('iterations', v['iterations'], 100, 1),

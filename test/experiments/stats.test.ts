@@ -103,7 +103,13 @@ describe('experiments/stats', () => {
 describe('experiments/stats squaredSignal', () => {
   it('subtracts the noise d v / K from the squared norm of the mean', () => {
     // draws (1, 0), (3, 4): ||mean||^2 = 8, v = 5, d = 2, K = 2 -> 8 - 5 = 3
-    const s = _.summariseDraws([[1, 0], [3, 4]], [1, 1])
+    const s = _.summariseDraws(
+      [
+        [1, 0],
+        [3, 4]
+      ],
+      [1, 1]
+    )
     expect(_.squaredSignal(s.meanNorm, s.variance, 2, 2)).toBeCloseTo(3, 12)
   })
 })

@@ -79,7 +79,8 @@ describe('control variates', () => {
   it('the action-dependent baseline b_i(s, a^{-i}) does not change with a_i, and does with a_{-i}', () => {
     const b = batch(4)
     const policy = initPolicy(policySpec, rngAt(0, 'policy'), 0)
-    const fit = (x: EpisodeBatch) => fitActionDependentBaselines([x], [policy], policySpec, opts, (k, part) => rngAt(0, k, part))[0]
+    const fit = (x: EpisodeBatch) =>
+      fitActionDependentBaselines([x], [policy], policySpec, opts, (k, part) => rngAt(0, k, part))[0]
     const base = fit(b)
     expect(base).toHaveLength(E * T * K)
     expect(base.every(Number.isFinite)).toBe(true)

@@ -50,7 +50,6 @@ export type ChunkMessage = t.TypeOf<typeof ChunkMessage>
 export const ToWorker = ChunkMessage
 export type ToWorker = ChunkMessage
 
-
 /** @category codecs */
 export const ChunkResultC: t.Type<ChunkResult, ChunkResult, unknown> = t.readonly(
   t.type({
