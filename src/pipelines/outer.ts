@@ -11,7 +11,15 @@ import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, numericalError } from '../base/errors.js'
 import { type Params, disposeParams, gradients, hessianVectorProduct } from '../graph/autodiff.js'
 import type { ExperimentConfig } from './config.js'
-import { type MetaProblem, clippedObjective, lrObjective, metaKl, oldAdapted, vpgObjective } from './meta.js'
+import {
+  type MetaProblem,
+  type OldAdapted,
+  clippedObjective,
+  lrObjective,
+  metaKl,
+  oldAdapted,
+  vpgObjective
+} from './meta.js'
 import { type AdamState, adamInit, adamStep } from './optim/adam.js'
 import { type ArrayParams, allFinite, axpy, dot, flatten, unflatten } from './optim/params.js'
 import { toArrays, toTensors } from './policy.js'
@@ -97,16 +105,29 @@ export const conjugateGradient = (
   return x
 }
 
+/**
+ * Run `f` with the current parameters as tensors (theta_old) and the adapted parameters they give on
+ * each task, both frozen for the step; they are disposed however `f` returns.
+ */
+const withOldPolicy = <A>(m: MetaProblem, p: ArrayParams, f: (thetaOld: Params, old: OldAdapted) => A): A => {
+  const thetaOld = toTensors(p)
+  const old = oldAdapted(m, thetaOld)
+  try {
+    return f(thetaOld, old)
+  } finally {
+    old.forEach(disposeParams)
+    disposeParams(thetaOld)
+  }
+}
+
 /** One TRPO step on the meta-objective (ProMP's TRPO-MAML): natural gradient, line search, KL <= maxKl. */
 export const trpoStep = (
   m: MetaProblem,
   p: ArrayParams,
   adam: AdamState,
   cfg: ExperimentConfig
-): E.Either<TmamlError, OuterResult> => {
-  const thetaOld = toTensors(p)
-  const old = oldAdapted(m, thetaOld)
-  try {
+): E.Either<TmamlError, OuterResult> =>
+  withOldPolicy(m, p, (thetaOld, old) => {
     const L = lrObjective(m, old)
     const K = metaKl(m, old)
     const { value: L0, grad } = gradientArrays(p, L)
@@ -168,11 +189,7 @@ export const trpoStep = (
         gradNorm: Math.sqrt(dot(g, g))
       }
     })
-  } finally {
-    old.forEach(disposeParams)
-    disposeParams(thetaOld)
-  }
-}
+  })
 
 /** PPO/ProMP: `steps` Adam steps on the clipped objective with the inner-KL penalty. */
 export const ppoStep = (
@@ -180,10 +197,8 @@ export const ppoStep = (
   p: ArrayParams,
   adam: AdamState,
   cfg: ExperimentConfig
-): E.Either<TmamlError, OuterResult> => {
-  const thetaOld = toTensors(p)
-  const old = oldAdapted(m, thetaOld)
-  try {
+): E.Either<TmamlError, OuterResult> =>
+  withOldPolicy(m, p, (thetaOld, old) => {
     let params = p
     let state = adam
     let first = NaN
@@ -212,11 +227,7 @@ export const ppoStep = (
       return v
     })
     return E.right({ params, adam: state, stats: { surrogate: first, surrogateLast: last, kl, gradNorm } })
-  } finally {
-    old.forEach(disposeParams)
-    disposeParams(thetaOld)
-  }
-}
+  })
 
 export const initOuterState = (p: ArrayParams): AdamState => adamInit(p)
 
