@@ -15,14 +15,14 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import type { Rng } from '../base/rng.js'
-import { disposeParams, gradients } from '../graph/autodiff.js'
+import { type Params, disposeParams, gradients } from '../graph/autodiff.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
 import type { ControlVariateKind, ExperimentConfig } from '../pipelines/config.js'
 import { fitLinearBaseline, predictLinearBaseline } from '../pipelines/controlVariates/linearFeature.js'
 import { type MetaCvState, fitValueBaselines, metaValueStep } from '../pipelines/controlVariates/valueNet.js'
 import type { EpisodeBatch } from '../pipelines/episodes.js'
-import { adaptTask, disposeMetaProblem, makeMetaProblem, vpgObjective } from '../pipelines/meta.js'
+import { type MetaProblem, adaptTask, disposeMetaProblem, makeMetaProblem, vpgObjective } from '../pipelines/meta.js'
 import { type ArrayParams, allFinite, flatten } from '../pipelines/optim/params.js'
 import { type PolicySpec, toArrays, toTensors } from '../pipelines/policy.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
@@ -148,12 +148,17 @@ export const outerBaselineValues = (batches: ReadonlyArray<EpisodeBatch>, gamma:
 
 const notFinite = (where: string): TmamlError => numericalError(where, 'the result is not finite (NaN or Infinity)')
 
-/** Each task's adapted parameters theta'_k = theta + alpha grad (one inner step with the estimator). */
-export const adaptAll = (
+/**
+ * Run `f` on the meta-problem of one inner step from `pre` (post-update data `post`) and theta as
+ * tensors; both are disposed however `f` returns.
+ */
+const withProblem = <A>(
   s: GradientSetting,
   theta: ArrayParams,
-  pre: ReadonlyArray<WithBaseline>
-): E.Either<TmamlError, ReadonlyArray<ArrayParams>> => {
+  pre: ReadonlyArray<WithBaseline>,
+  post: ReadonlyArray<WithBaseline>,
+  f: (problem: MetaProblem, t: Params) => A
+): A => {
   const problem = makeMetaProblem({
     policy: s.policy,
     estimator: s.estimator,
@@ -161,10 +166,24 @@ export const adaptAll = (
     gamma: s.gamma,
     normalizeAdvantages: s.normalizeAdvantages,
     pre: pre.map((p) => [p]),
-    post: pre
+    post
   })
   const t = toTensors(theta)
   try {
+    return f(problem, t)
+  } finally {
+    disposeParams(t)
+    disposeMetaProblem(problem)
+  }
+}
+
+/** Each task's adapted parameters theta'_k = theta + alpha grad (one inner step with the estimator). */
+export const adaptAll = (
+  s: GradientSetting,
+  theta: ArrayParams,
+  pre: ReadonlyArray<WithBaseline>
+): E.Either<TmamlError, ReadonlyArray<ArrayParams>> =>
+  withProblem(s, theta, pre, pre, (problem, t) => {
     const adapted = pre.map((_, k) => {
       const a = tf.tidy(() => adaptTask(problem, k)(t))
       const arrays = toArrays(a)
@@ -172,11 +191,7 @@ export const adaptAll = (
       return arrays
     })
     return adapted.every(allFinite) ? E.right(adapted) : E.left(notFinite(`adapting with ${s.estimator.name}`))
-  } finally {
-    disposeParams(t)
-    disposeMetaProblem(problem)
-  }
-}
+  })
 
 /**
  * The VPG meta-gradient of one iteration's data, flattened: gradients(vpgObjective(problem))(theta),
@@ -189,27 +204,13 @@ export const metaGradientVector = (
   theta: ArrayParams,
   pre: ReadonlyArray<WithBaseline>,
   post: ReadonlyArray<WithBaseline>
-): E.Either<TmamlError, Float32Array> => {
-  const problem = makeMetaProblem({
-    policy: s.policy,
-    estimator: s.estimator,
-    alpha: s.innerLr,
-    gamma: s.gamma,
-    normalizeAdvantages: s.normalizeAdvantages,
-    pre: pre.map((p) => [p]),
-    post
-  })
-  const t = toTensors(theta)
-  try {
+): E.Either<TmamlError, Float32Array> =>
+  withProblem(s, theta, pre, post, (problem, t) => {
     const g = gradients(vpgObjective(problem))(t)
     const flat = flatten(toArrays(g))
     disposeParams(g)
     return flat.every(Number.isFinite) ? E.right(flat) : E.left(notFinite(`meta-gradient of ${s.estimator.name}`))
-  } finally {
-    disposeParams(t)
-    disposeMetaProblem(problem)
-  }
-}
+  })
 
 // ---------------------------------------------------------------------------------------------
 // draws
