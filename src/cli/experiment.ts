@@ -15,7 +15,7 @@ import { runCompare } from '../experiments/compare.js'
 import { runGradAccuracy } from '../experiments/gradAccuracy.js'
 import { runGradVariance } from '../experiments/gradVariance.js'
 import type { ChildCommand, TrainRunner } from '../experiments/trainRunner.js'
-import { gradientCvKinds, parseMethods } from '../experiments/metaGradients.js'
+import { parseMethods } from '../experiments/metaGradients.js'
 import { formatDuration } from '../experiments/progress.js'
 import { ControlVariateKind, OuterAlgorithm } from '../pipelines/config.js'
 import { envIds } from '../envs/registry.js'
@@ -72,8 +72,10 @@ and reports the average per-coordinate variance and the norm of the mean. Writes
   --env ID               (required)
   --out DIR              working folder (default runs/experiments/grad-variance-<env>)
   --figure PATH          figure/table base path (default <out>/grad-variance-<env>)
-  --estimators A[:cv],.. methods (default maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value);
-                         cv: meta | value | linear | none (default: the training run's, meta)
+  --estimators A[:cv],.. methods (default maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,
+                         tmaml:action-dependent);
+                         cv: meta | value | action-dependent | linear | none (default: the training
+                         run's, meta)
   --iterations N         training iterations (default 100)   --every N (snapshot interval, default 20)
   --draws K              meta-gradients per method and snapshot (default 10)
   --tasks N  --rollouts N   batch of training and of each draw (default 10 x 10)
@@ -278,7 +280,7 @@ const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
   const read = all({
     methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
       parseMethods(
-        stringFlag(v['estimators'], 'maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value'),
+        stringFlag(v['estimators'], 'maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,tmaml:action-dependent'),
         () => 'meta'
       )
     ),
@@ -353,10 +355,7 @@ const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
   const read = all({
     methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
-      parseMethods(v['estimators'], (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'), [
-        ...gradientCvKinds,
-        'action-dependent'
-      ])
+      parseMethods(v['estimators'], (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'))
     ),
     seeds: intFlag('seeds', v['seeds'], 3, 1, 100),
     iterations: intFlag('iterations', v['iterations'], 100, 1),

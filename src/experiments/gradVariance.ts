@@ -223,6 +223,8 @@ const measure = async (
         controlVariateValues(kind, batches, {
           cfg,
           metaCv: state.metaCv,
+          policy,
+          theta: state.policy,
           rngFor: (k, h) => rngAt(o.seed, 'variance-cv', it, r, k, h)
         }),
       outerBaselines: (batches) => outerBaselineValues(batches, cfg.gamma)

@@ -19,6 +19,7 @@ import { type Params, disposeParams, gradients } from '../graph/autodiff.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
 import type { ControlVariateKind, ExperimentConfig } from '../pipelines/config.js'
+import { fitActionDependentBaselines } from '../pipelines/controlVariates/actionDependent.js'
 import { fitLinearBaseline, predictLinearBaseline } from '../pipelines/controlVariates/linearFeature.js'
 import { type MetaCvState, fitValueBaselines, metaValueStep } from '../pipelines/controlVariates/valueNet.js'
 import type { EpisodeBatch } from '../pipelines/episodes.js'
@@ -48,8 +49,8 @@ export interface GradientSetting {
   readonly normalizeAdvantages: boolean
 }
 
-/** The control variates the gradient experiments can compute; training (and `compare`) also has 'action-dependent'. */
-export const gradientCvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'value', 'linear', 'none']
+/** The control variates a method may name. */
+export const cvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'value', 'action-dependent', 'linear', 'none']
 
 // ---------------------------------------------------------------------------------------------
 // constructors
@@ -57,16 +58,15 @@ export const gradientCvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'valu
 
 /**
  * Methods from a comma-separated list `name[:cv]` (e.g. `tmaml,maml:linear,dice`): an estimator name
- * (`tmaml estimators list`) and optionally a control variate, one of `cvKinds` (by default those the
- * gradient experiments compute: meta, value, linear, none); without one, `defaultCv(name)`. The label is the name, with `:cv` when the control variate was given.
+ * (`tmaml estimators list`) and optionally a control variate, one of `cvKinds`; without one,
+ * `defaultCv(name)`. The label is the name, with `:cv` when the control variate was given.
  * Left: a message naming the bad entry.
  *
  * @category constructors
  */
 export const parseMethods = (
   spec: string,
-  defaultCv: (estimator: string) => ControlVariateKind,
-  cvKinds: ReadonlyArray<ControlVariateKind> = gradientCvKinds
+  defaultCv: (estimator: string) => ControlVariateKind
 ): E.Either<string, ReadonlyArray<Method>> => {
   const entries = spec
     .split(',')
@@ -93,18 +93,25 @@ export const parseMethods = (
 // control variates
 // ---------------------------------------------------------------------------------------------
 
-/** What computing control-variate values needs: the config's CV settings, the meta-CV state, streams. */
+/**
+ * What computing control-variate values needs: the config's CV settings, the meta-CV state, the
+ * policy that sampled the pre-update batches (theta: every task's first inner step starts there),
+ * streams.
+ */
 export interface CvContext {
   readonly cfg: Pick<ExperimentConfig, 'gamma' | 'metaCv' | 'valueCv'>
   readonly metaCv: MetaCvState | null
-  /** The stream of the value network fitted for (task, half). */
-  readonly rngFor: (task: number, half: number) => Rng
+  readonly policy: PolicySpec
+  readonly theta: ArrayParams
+  /** The stream of the network fitted for (task, part): a half's index, or a part's name. */
+  readonly rngFor: (task: number, part: number | string) => Rng
 }
 
 /**
  * b(s_t) for the pre-update batches as training computes them, updating no state: the meta-learned
  * network adapted on the other half of each task's episodes (Algorithm 1 without its outer step),
- * cross-fitted per-task value networks, the linear feature baseline fitted on the batch, or zeros.
+ * cross-fitted per-task value networks, cross-fitted per-task action-dependent baselines (Eq. 11,
+ * one value per action dimension), the linear feature baseline fitted on the batch, or zeros.
  *
  * @category control variates
  */
@@ -121,12 +128,13 @@ export const controlVariateValues = (
     case 'value':
       return E.right(fitValueBaselines(batches, { ...c.cfg.valueCv, gamma: c.cfg.gamma }, c.rngFor))
     case 'action-dependent':
-      // Needs each task's sampling policy (src/pipelines/controlVariates/actionDependent.ts), which
-      // this context does not carry.
-      return E.left(
-        invalidInput(
-          'control variate',
-          "'action-dependent' is not available in the gradient experiments; use meta, value, linear or none"
+      return E.right(
+        fitActionDependentBaselines(
+          batches,
+          batches.map(() => c.theta),
+          c.policy,
+          { ...c.cfg.valueCv, gamma: c.cfg.gamma },
+          c.rngFor
         )
       )
     case 'meta':

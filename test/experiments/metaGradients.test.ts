@@ -49,7 +49,13 @@ const request = (stream: ReadonlyArray<string | number>, spec: string): DrawRequ
     gamma: cfg.right.gamma,
     normalizeAdvantages: false,
     innerBaselines: (kind, batches) =>
-      controlVariateValues(kind, batches, { cfg: cfg.right, metaCv: null, rngFor: (k, h) => rngAt(3, 'cv', k, h) }),
+      controlVariateValues(kind, batches, {
+        cfg: cfg.right,
+        metaCv: null,
+        policy,
+        theta: initPolicy(policy, rngAt(3, 'init')),
+        rngFor: (k, h) => rngAt(3, 'cv', k, h)
+      }),
     outerBaselines: (batches) => outerBaselineValues(batches, cfg.right.gamma)
   }
 }
@@ -75,10 +81,17 @@ describe('experiments/metaGradients drawMetaGradients', () => {
     expect([...alone[0]]).toEqual([...all[2]])
   })
 
+  it('every control variate kind of training is available, the action-dependent one included', async () => {
+    const g = await draw(['t', 1], 'tmaml:none,tmaml:linear,tmaml:value,tmaml:action-dependent')
+    expect(g.every((v) => v.length === g[0].length && v.every(Number.isFinite))).toBe(true)
+    // Different control variates, same episodes: different estimates of the same meta-gradient.
+    expect(new Set(g.map((v) => v.join(','))).size).toBe(4)
+  })
+
   it('leaves no tensor behind', async () => {
-    await draw(['t', 0])
+    await draw(['t', 0], 'tmaml,tmaml:action-dependent')
     const before = tf.memory().numTensors
-    for (let i = 0; i < 3; i++) await draw(['t', 10 + i])
+    for (let i = 0; i < 3; i++) await draw(['t', 10 + i], 'tmaml,tmaml:action-dependent')
     expect(tf.memory().numTensors).toBe(before)
   })
 })
