@@ -2,9 +2,8 @@
 // methods, and no tensor left behind.
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
-import { initBackendOrThrow } from '../../src/graph/backend.js'
 import {
   type DrawRequest,
   controlVariateValues,
@@ -14,20 +13,9 @@ import {
 } from '../../src/experiments/metaGradients.js'
 import { resolveConfig } from '../../src/pipelines/config.js'
 import { initPolicy } from '../../src/pipelines/policy.js'
-import { makeSampler } from '../../src/pipelines/sampler/index.js'
-import type { Sampler } from '../../src/pipelines/sampler/types.js'
+import { useSampler } from '../support/pipelines.js'
 
-let sampler: Sampler
-
-beforeAll(async () => {
-  await initBackendOrThrow('wasm')
-  const s = await makeSampler({ workers: 0 })
-  if (E.isLeft(s)) throw new Error('sampler')
-  sampler = s.right
-})
-afterAll(async () => {
-  await sampler.close()
-})
+const sampler = useSampler()
 
 const request = (stream: ReadonlyArray<string | number>, spec: string): DrawRequest => {
   const cfg = resolveConfig({ env: 'point1d', controlVariate: 'linear' })
@@ -35,7 +23,7 @@ const request = (stream: ReadonlyArray<string | number>, spec: string): DrawRequ
   if (E.isLeft(cfg) || E.isLeft(methods)) throw new Error('setup')
   const policy = { obsDim: 1, actDim: 1, hidden: [6], activation: 'tanh' as const }
   return {
-    sampler,
+    sampler: sampler(),
     envId: 'point1d',
     horizon: 5,
     policy,

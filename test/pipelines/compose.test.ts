@@ -2,22 +2,16 @@
 // (a per-time-step mean of the returns of the other episodes) — without touching src/.
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, toArray } from 'rxjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   type IterationContext,
-  type Sampler,
   type TrainDeps,
   adaptPolicies,
-  estimatorByName,
   fitOuterBaselines,
-  getEnvSpec,
-  initBackendOrThrow,
   initialState,
   innerLoop,
-  makeSampler,
   metaTrain,
   metaUpdate,
-  resolveConfig,
   returnsToGo,
   rolloutPost,
   rolloutPre,
@@ -25,6 +19,7 @@ import {
   stage,
   toRecord
 } from '../../src/index.js'
+import { point2dDeps, useSampler } from '../support/pipelines.js'
 
 /** b_t for episode e = mean over the OTHER episodes of the task of their return-to-go at t. */
 const leaveOneOutBaseline = () =>
@@ -44,38 +39,10 @@ const leaveOneOutBaseline = () =>
     return E.right({ ...ctx, preBaselines: ctx.tasks.map((_, k) => [...(ctx.preBaselines[k] ?? []), baselines[k]]) })
   })
 
-let sampler: Sampler
+const sampler = useSampler()
 
-beforeAll(async () => {
-  await initBackendOrThrow('wasm')
-  const s = await makeSampler({ workers: 0 })
-  if (E.isLeft(s)) throw new Error('sampler')
-  sampler = s.right
-})
-afterAll(async () => {
-  await sampler.close()
-})
-
-const depsFor = (): TrainDeps => {
-  const cfg = resolveConfig({
-    env: 'point2d',
-    tasksPerBatch: 3,
-    rolloutsPerTask: 4,
-    horizon: 20,
-    iterations: 3,
-    controlVariate: 'none'
-  })
-  const env = getEnvSpec('point2d')
-  if (E.isLeft(cfg) || E.isLeft(env)) throw new Error('config')
-  return {
-    cfg: cfg.right,
-    env: env.right,
-    horizon: 20,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: [16], activation: 'tanh' },
-    estimator: estimatorByName('tmaml')!,
-    sampler
-  }
-}
+const depsFor = (): TrainDeps =>
+  point2dDeps(sampler(), { tasksPerBatch: 3, rolloutsPerTask: 4, iterations: 3, controlVariate: 'none' }, 20, [16])
 
 describe('composing a pipeline from public stages', () => {
   it('runs with a user-defined control variate stage in place of the built-in one', async () => {
