@@ -219,14 +219,13 @@ const measure = async (
       innerLr: cfg.innerLr,
       gamma: cfg.gamma,
       normalizeAdvantages: cfg.normalizeAdvantages,
-      innerBaselines: (kind, batches) =>
-        controlVariateValues(kind, batches, {
-          cfg,
-          metaCv: state.metaCv,
-          policy,
-          theta: state.policy,
-          rngFor: (k, h) => rngAt(o.seed, 'variance-cv', it, r, k, h)
-        }),
+      innerBaselines: (kind, batches, sampling) =>
+        controlVariateValues(
+          kind,
+          batches,
+          { cfg, metaCv: state.metaCv, rngFor: (k, h) => rngAt(o.seed, 'variance-cv', it, r, k, h) },
+          sampling
+        ),
       outerBaselines: (batches) => outerBaselineValues(batches, cfg.gamma)
     })
     if (E.isLeft(g)) return g

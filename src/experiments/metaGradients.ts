@@ -93,18 +93,18 @@ export const parseMethods = (
 // control variates
 // ---------------------------------------------------------------------------------------------
 
-/**
- * What computing control-variate values needs: the config's CV settings, the meta-CV state, the
- * policy that sampled the pre-update batches (theta: every task's first inner step starts there),
- * streams.
- */
+/** What computing control-variate values needs: the config's CV settings, the meta-CV state, streams. */
 export interface CvContext {
   readonly cfg: Pick<ExperimentConfig, 'gamma' | 'metaCv' | 'valueCv'>
   readonly metaCv: MetaCvState | null
-  readonly policy: PolicySpec
-  readonly theta: ArrayParams
   /** The stream of the network fitted for (task, part): a half's index, or a part's name. */
   readonly rngFor: (task: number, part: number | string) => Rng
+}
+
+/** The policy that sampled the pre-update batches: every task's first inner step starts at theta. */
+export interface SamplingPolicy {
+  readonly policy: PolicySpec
+  readonly theta: ArrayParams
 }
 
 /**
@@ -118,7 +118,8 @@ export interface CvContext {
 export const controlVariateValues = (
   kind: ControlVariateKind,
   batches: ReadonlyArray<EpisodeBatch>,
-  c: CvContext
+  c: CvContext,
+  sampling: SamplingPolicy
 ): E.Either<TmamlError, ReadonlyArray<Float32Array>> => {
   switch (kind) {
     case 'none':
@@ -131,8 +132,8 @@ export const controlVariateValues = (
       return E.right(
         fitActionDependentBaselines(
           batches,
-          batches.map(() => c.theta),
-          c.policy,
+          batches.map(() => sampling.theta),
+          sampling.policy,
           { ...c.cfg.valueCv, gamma: c.cfg.gamma },
           c.rngFor
         )
@@ -244,7 +245,8 @@ export interface DrawRequest {
   /** Inner control-variate values of the pre-update batches for a control-variate kind. */
   readonly innerBaselines: (
     kind: ControlVariateKind,
-    batches: ReadonlyArray<EpisodeBatch>
+    batches: ReadonlyArray<EpisodeBatch>,
+    sampling: SamplingPolicy
   ) => E.Either<TmamlError, ReadonlyArray<Float32Array>>
   /** Outer baselines of the post-update batches. */
   readonly outerBaselines: (batches: ReadonlyArray<EpisodeBatch>) => ReadonlyArray<Float32Array>
@@ -275,7 +277,7 @@ export const drawMetaGradients = async (r: DrawRequest): Promise<E.Either<TmamlE
   for (const m of r.methods) {
     let b = cvCache.get(m.cv)
     if (b === undefined) {
-      const computed = r.innerBaselines(m.cv, pre.right)
+      const computed = r.innerBaselines(m.cv, pre.right, { policy: r.policy, theta: r.theta })
       if (E.isLeft(computed)) return computed
       b = computed.right
       cvCache.set(m.cv, b)

@@ -36,14 +36,13 @@ const request = (stream: ReadonlyArray<string | number>, spec: string): DrawRequ
     innerLr: 0.1,
     gamma: cfg.right.gamma,
     normalizeAdvantages: false,
-    innerBaselines: (kind, batches) =>
-      controlVariateValues(kind, batches, {
-        cfg: cfg.right,
-        metaCv: null,
-        policy,
-        theta: initPolicy(policy, rngAt(3, 'init')),
-        rngFor: (k, h) => rngAt(3, 'cv', k, h)
-      }),
+    innerBaselines: (kind, batches, sampling) =>
+      controlVariateValues(
+        kind,
+        batches,
+        { cfg: cfg.right, metaCv: null, rngFor: (k, h) => rngAt(3, 'cv', k, h) },
+        sampling
+      ),
     outerBaselines: (batches) => outerBaselineValues(batches, cfg.right.gamma)
   }
 }
