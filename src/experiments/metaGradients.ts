@@ -11,7 +11,6 @@
  *
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import type { Rng } from '../base/rng.js'
@@ -23,11 +22,17 @@ import { fitActionDependentBaselines } from '../pipelines/controlVariates/action
 import { fitLinearBaseline, predictLinearBaseline } from '../pipelines/controlVariates/linearFeature.js'
 import { type MetaCvState, fitValueBaselines, metaValueStep } from '../pipelines/controlVariates/valueNet.js'
 import type { EpisodeBatch } from '../pipelines/episodes.js'
-import { type MetaProblem, adaptTask, disposeMetaProblem, makeMetaProblem, vpgObjective } from '../pipelines/meta.js'
+import {
+  type MetaProblem,
+  type WithBaseline,
+  adaptedArrays,
+  disposeMetaProblem,
+  makeMetaProblem,
+  vpgObjective
+} from '../pipelines/meta.js'
 import { type ArrayParams, allFinite, flatten } from '../pipelines/optim/params.js'
 import { type PolicySpec, toArrays, toTensors } from '../pipelines/policy.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
-import type { WithBaseline } from '../pipelines/stages.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -174,7 +179,7 @@ const withProblem = <A>(
     alpha: s.innerLr,
     gamma: s.gamma,
     normalizeAdvantages: s.normalizeAdvantages,
-    pre: pre.map((p) => [p]),
+    pre: pre.map((p) => [{ ...p, sampledWith: theta }]),
     post
   })
   const t = toTensors(theta)
@@ -193,12 +198,10 @@ export const adaptAll = (
   pre: ReadonlyArray<WithBaseline>
 ): E.Either<TmamlError, ReadonlyArray<ArrayParams>> =>
   withProblem(s, theta, pre, pre, (problem, t) => {
-    const adapted = pre.map((_, k) => {
-      const a = tf.tidy(() => adaptTask(problem, k)(t))
-      const arrays = toArrays(a)
-      disposeParams(a)
-      return arrays
-    })
+    const adapted = adaptedArrays(
+      problem,
+      pre.map(() => theta)
+    )
     return adapted.every(allFinite) ? E.right(adapted) : E.left(notFinite(`adapting with ${s.estimator.name}`))
   })
 

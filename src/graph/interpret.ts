@@ -20,7 +20,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { type Params, gradients } from './autodiff.js'
 import { type GraphError, type ValidGraph, showGraphError } from './graph.js'
 import type { Cost, GraphData, Node, NodeId, Stochastic } from './nodes.js'
-import { magicBox, stopGradient } from './ops.js'
+import { stopGradient } from './ops.js'
 import type { LogProbExpr, SurrogateSpec, Term, Value, Weight } from './terms.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +92,30 @@ const expectShape = (node: NodeId, t: tf.Tensor, expected: ReadonlyArray<number>
     fail({ _tag: 'ShapeMismatch', node, expected: shapeStr(expected), got: t.shape })
 }
 
-/** Evaluate every node; returns node values and stochastic log-probabilities. */
+/**
+ * The data key of a stochastic node's behaviour log-probabilities: log q(x) of the sampled values
+ * under the distribution that drew them, the same shape as the node's log-probability. With it,
+ * magic boxes become importance weights exp(x - x_q) (value 1 where the parameters are the
+ * sampling ones, the same derivatives there at every order); without it the parameters being
+ * evaluated are taken to be the sampling ones: box(x) = exp(x - stop(x)).
+ */
+export const behaviourLogProbKey = (node: NodeId): string => `${node}:behaviourLogProb`
+
+/**
+ * l - l_q: a stochastic node's log-probability relative to its behaviour distribution (data), or
+ * to its own stopped value when no behaviour is given. Boxes are exponentials of sums of these.
+ */
+const relativeTo = (id: NodeId, lp: tf.Tensor, data: GraphData): tf.Tensor => {
+  const q = data[behaviourLogProbKey(id)]
+  if (q === undefined) return tf.sub(lp, stopGradient(lp))
+  expectShape(behaviourLogProbKey(id), q, lp.shape)
+  return tf.sub(lp, stopGradient(q))
+}
+
+/**
+ * Evaluate every node; returns node values and the stochastic nodes' log-probabilities relative to
+ * their behaviour distributions (see `behaviourLogProbKey`).
+ */
 const evaluate = (g: ValidGraph, params: Params, data: GraphData) => {
   const values = new Map<NodeId, tf.Tensor>()
   const logProbs = new Map<NodeId, tf.Tensor>()
@@ -142,7 +165,7 @@ const evaluate = (g: ValidGraph, params: Params, data: GraphData) => {
             })
           checkPlate(id, tf.sum(lp, -1), n.plate)
         } else checkPlate(id, lp, n.plate)
-        logProbs.set(id, lp)
+        logProbs.set(id, relativeTo(id, lp, data))
         break
       }
       case 'Cost': {
@@ -336,8 +359,10 @@ const evalWeight = (v: CostView, w: Weight, B: number, group: number, factored =
     .map((m) =>
       m.boxes.length === 0
         ? tf.fill(factored ? [B, v.steps, 1] : [B, v.steps], m.coef)
-        : tf.mul(
-            magicBox(m.boxes.map((x) => evalLogProb(v, x, B, group, factored)).reduce((a, b) => tf.add(a, b))),
+        : // Log-probabilities are relative to the behaviour distribution, so this is the magic box
+          // exp(x - stop(x)) at the sampling parameters and an importance weight elsewhere.
+          tf.mul(
+            tf.exp(m.boxes.map((x) => evalLogProb(v, x, B, group, factored)).reduce((a, b) => tf.add(a, b))),
             m.coef
           )
     )

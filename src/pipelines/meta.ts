@@ -11,38 +11,85 @@
  * Every objective differentiates through the adaptation, so the inner estimator's second-order
  * behaviour is in the meta-gradient.
  *
+ * All K tasks are one graph: parameters are task-tiled and the tasks' episodes concatenated
+ * (./batchedPolicy.ts), so an objective costs a few hundred kernels whatever K is.
+ *
+ * Off the sampling policy. Each pre-update batch carries the parameters it was sampled with; their
+ * log-probabilities are data of the graph (`behaviourLogProbKey`), so the inner surrogate's magic
+ * boxes are importance weights pi_theta / pi_sampling. At the sampling parameters nothing changes
+ * (value 1, the same derivatives at every order); away from them — TRPO's line search, PPO's later
+ * steps — theta'_k(theta) is the importance-weighted adaptation whose derivatives at theta_old are
+ * the ones the step was computed from. Without this, a DiCE-family estimator's adaptation at a
+ * candidate theta acts as if fresh samples had been drawn there, and the KL the line search measures
+ * is not the function whose Hessian sized the step (measured: about a ninth of the budget).
+ *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
 import type { Params } from '../graph/autodiff.js'
 import type { ValidGraph } from '../graph/graph.js'
-import type { InterpretOptions } from '../graph/interpret.js'
-import { surrogateOrThrow } from '../graph/interpret.js'
+import { type InterpretOptions, behaviourLogProbKey, surrogateOrThrow } from '../graph/interpret.js'
+import type { GraphData } from '../graph/nodes.js'
 import { stopGradient } from '../graph/ops.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { adaptedParams } from '../estimators/maml.js'
-import { type EpisodeBatch, graphData, returnsToGo } from './episodes.js'
-import { type PolicySpec, policyGraph, policyKl, policyLogProb } from './policy.js'
+import {
+  batchedKl,
+  batchedLogProb,
+  batchedLogProbPerDim,
+  batchedPolicyGraph,
+  stackParams,
+  taskParams,
+  tileParams
+} from './batchedPolicy.js'
+import { type EpisodeBatch, concatBatches, returnsToGo } from './episodes.js'
+import type { ArrayParams } from './optim/params.js'
+import { type PolicySpec, policyKl, toArrays, toTensors } from './policy.js'
 
-/** One task's data as tensors. */
-export interface TaskTensors {
-  /** Graph data of the pre-update episodes of each inner step. */
-  readonly pre: ReadonlyArray<Readonly<Record<string, tf.Tensor>>>
-  /** Graph data of the post-update episodes. */
-  readonly post: Readonly<Record<string, tf.Tensor>>
-  /** Outer advantages [E, T] (returns-to-go minus the outer baseline, standardised if asked). */
-  readonly postAdvantage: tf.Tensor
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
+
+/** A batch of one task's episodes, its control-variate values b(s_t) ([E, T], or [E, T, actDim]). */
+export interface WithBaseline {
+  readonly batch: EpisodeBatch
+  readonly baseline: Float32Array
+}
+
+/** One task's episodes of one inner step, their baselines and the policy parameters they were drawn with. */
+export interface StepData extends WithBaseline {
+  readonly sampledWith: ArrayParams
 }
 
 export interface MetaProblem {
   readonly policy: PolicySpec
+  /** The policy graph over `tasks` tasks (task-tiled parameters, episodes concatenated). */
   readonly graph: ValidGraph
   readonly estimator: Estimator
   readonly alpha: number
   readonly innerSteps: number
   readonly options: InterpretOptions
-  readonly tasks: ReadonlyArray<TaskTensors>
+  readonly tasks: number
+  readonly episodes: number
+  readonly horizon: number
+  /** Graph data of each inner step, all tasks ([K E, T, ...]) with behaviour log-probabilities. */
+  readonly pre: ReadonlyArray<GraphData>
+  /** Graph data of the post-update episodes ([K E, T, ...]). */
+  readonly post: GraphData
+  /** Post-update observations and actions per task, [K, E T, d]. */
+  readonly postObs: tf.Tensor
+  readonly postAction: tf.Tensor
+  /** Outer advantages [K, E T] (returns-to-go minus the outer baseline, standardised if asked), and the mask. */
+  readonly postAdvantage: tf.Tensor
+  readonly postMask: tf.Tensor
+  /** First inner step's observations [K, E T, obsDim] and mask [K, E T] (PPO's inner KL penalty). */
+  readonly preObs: tf.Tensor
+  readonly preMask: tf.Tensor
 }
+
+// ---------------------------------------------------------------------------------------------
+// constructors
+// ---------------------------------------------------------------------------------------------
 
 /** Outer advantages of a batch: returns-to-go minus the baseline over valid steps, optionally standardised. */
 export const outerAdvantages = (
@@ -71,135 +118,245 @@ export const outerAdvantages = (
   return A.map((a, i) => (b.mask[i] > 0 ? (a - mean) / std : 0))
 }
 
-/** Build an iteration's problem. `pre[k][s]` are task k's episodes of inner step s, with baselines. */
+const concatF32 = (xs: ReadonlyArray<Float32Array>): Float32Array => {
+  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0))
+  let o = 0
+  for (const x of xs) {
+    out.set(x, o)
+    o += x.length
+  }
+  return out
+}
+
+/** The graph data of K tasks' batches: episodes concatenated in task order. */
+const stackedGraphData = (ds: ReadonlyArray<WithBaseline>): Record<string, tf.Tensor> => {
+  const b = concatBatches(ds.map((d) => d.batch))
+  const { episodes: E, horizon: T } = b
+  const baseline = concatF32(ds.map((d) => d.baseline))
+  return {
+    obs: tf.tensor3d(b.obs, [E, T, b.obsDim]),
+    action: tf.tensor3d(b.actions, [E, T, b.actDim]),
+    rewards: tf.tensor2d(b.rewards, [E, T]),
+    mask: tf.tensor2d(b.mask, [E, T]),
+    baseline:
+      baseline.length === E * T * b.actDim && b.actDim > 1
+        ? tf.tensor3d(baseline, [E, T, b.actDim])
+        : tf.tensor2d(baseline, [E, T])
+  }
+}
+
+/** [K E, T, d] -> [K, E T, d]. */
+const byTask = (x: tf.Tensor, tasks: number): tf.Tensor =>
+  tf.reshape(x, [tasks, (x.shape[0] / tasks) * (x.shape[1] as number), ...x.shape.slice(2)])
+
+/** Stacked tiled parameters from per-task plain arrays. */
+const stackedTensors = (ps: ReadonlyArray<ArrayParams>): Params => {
+  const each = ps.map(toTensors)
+  const stacked = stackParams(each)
+  each.forEach((p) => tf.dispose(Object.values(p)))
+  return stacked
+}
+
+/** log pi_q(a_t | s_t) per action coordinate of a step's data under per-task parameters q, [K E, T, actDim]. */
+const behaviourOf = (policy: PolicySpec, d: GraphData, q: Params, tasks: number): tf.Tensor =>
+  tf.tidy(() =>
+    tf.reshape(batchedLogProbPerDim(policy, q, byTask(d['obs'], tasks), byTask(d['action'], tasks)), [
+      ...(d['action'].shape as number[])
+    ])
+  )
+
+/**
+ * Build an iteration's problem. `pre[k][s]` are task k's episodes of inner step s with baselines and
+ * the parameters they were sampled with; `post[k]` its post-update episodes. Every task must have the
+ * same number of episodes and horizon (ragged episodes are masked).
+ */
 export const makeMetaProblem = (args: {
   readonly policy: PolicySpec
   readonly estimator: Estimator
   readonly alpha: number
   readonly gamma: number
   readonly normalizeAdvantages: boolean
-  readonly pre: ReadonlyArray<ReadonlyArray<{ readonly batch: EpisodeBatch; readonly baseline: Float32Array }>>
-  readonly post: ReadonlyArray<{ readonly batch: EpisodeBatch; readonly baseline: Float32Array }>
-}): MetaProblem => ({
-  policy: args.policy,
-  graph: policyGraph(args.policy),
-  estimator: args.estimator,
-  alpha: args.alpha,
-  innerSteps: args.pre[0]?.length ?? 1,
-  options: { discount: args.gamma, reduction: 'sum' },
-  tasks: args.post.map((post, k) => ({
-    pre: args.pre[k].map((p) => graphData(p.batch, p.baseline)),
-    post: graphData(post.batch, post.baseline),
-    postAdvantage: tf.tensor2d(outerAdvantages(post.batch, post.baseline, args.gamma, args.normalizeAdvantages), [
-      post.batch.episodes,
-      post.batch.horizon
-    ])
-  }))
-})
-
-export const disposeMetaProblem = (m: MetaProblem): void => {
-  for (const t of m.tasks) {
-    t.pre.forEach((d) => tf.dispose(Object.values(d)))
-    tf.dispose(Object.values(t.post))
-    t.postAdvantage.dispose()
+  readonly pre: ReadonlyArray<ReadonlyArray<StepData>>
+  readonly post: ReadonlyArray<WithBaseline>
+}): MetaProblem => {
+  const K = args.post.length
+  if (K === 0 || args.pre.length !== K)
+    throw new RangeError(`makeMetaProblem: ${args.pre.length} pre vs ${K} post tasks`)
+  const { episodes: E, horizon: T } = args.post[0].batch
+  const innerSteps = args.pre[0].length
+  for (const b of [...args.post.map((p) => p.batch), ...args.pre.flat().map((p) => p.batch)])
+    if (b.episodes !== E || b.horizon !== T)
+      throw new RangeError(`makeMetaProblem: every batch must hold ${E} episodes of horizon ${T}`)
+  if (args.pre.some((p) => p.length !== innerSteps))
+    throw new RangeError('makeMetaProblem: every task needs the same number of inner steps')
+  const pre = Array.from({ length: innerSteps }, (_, s) => {
+    const d = stackedGraphData(args.pre.map((p) => p[s]))
+    const q = stackedTensors(args.pre.map((p) => p[s].sampledWith))
+    const behaviour = behaviourOf(args.policy, d, q, K)
+    tf.dispose(Object.values(q))
+    return { ...d, [behaviourLogProbKey('action')]: behaviour }
+  })
+  const post = stackedGraphData(args.post)
+  const advantages = concatF32(
+    args.post.map((p) => outerAdvantages(p.batch, p.baseline, args.gamma, args.normalizeAdvantages))
+  )
+  return {
+    policy: args.policy,
+    graph: batchedPolicyGraph(args.policy, K),
+    estimator: args.estimator,
+    alpha: args.alpha,
+    innerSteps,
+    // The surrogate is summed over all K E trajectories (sum_k J_k) and scaled per task below;
+    // groups keep estimators that read another trajectory (`other`) inside its own task.
+    options: { discount: args.gamma, reduction: 'sum', groupSize: E },
+    tasks: K,
+    episodes: E,
+    horizon: T,
+    pre,
+    post,
+    postObs: byTask(post['obs'], K),
+    postAction: byTask(post['action'], K),
+    postAdvantage: tf.tensor2d(advantages, [K, E * T]),
+    postMask: tf.reshape(post['mask'], [K, E * T]),
+    preObs: byTask(pre[0]['obs'], K),
+    preMask: tf.reshape(pre[0]['mask'], [K, E * T])
   }
 }
 
-/**
- * Steps per batch (episodes x horizon): the graph sums its surrogate over episodes and time steps;
- * dividing by this averages it over all steps, the scale of the reference code (ProMP, TMAML) for
- * which the published inner step size 0.1 was tuned.
- */
-const stepsOf = (d: Readonly<Record<string, tf.Tensor>>): number =>
-  d['rewards'].shape[0] * (d['rewards'].shape[1] as number)
+export const disposeMetaProblem = (m: MetaProblem): void => {
+  m.pre.forEach((d) => tf.dispose(Object.values(d)))
+  tf.dispose(Object.values(m.post))
+  tf.dispose([m.postObs, m.postAction, m.postAdvantage, m.postMask, m.preObs, m.preMask])
+}
+
+// ---------------------------------------------------------------------------------------------
+// adaptation
+// ---------------------------------------------------------------------------------------------
+
+/** Steps per task's batch (episodes x horizon): dividing the summed surrogate by it averages over all steps. */
+const stepsPerTask = (m: MetaProblem): number => m.episodes * m.horizon
 
 /**
- * theta'_k(theta): the inner steps of task k with the problem's estimator (per-episode mean of its
- * surrogate), differentiable in theta.
+ * Theta'_k for all tasks as tiled parameters [K, ...], from tiled starting parameters: the inner steps
+ * with the problem's estimator (per-step mean of each task's surrogate, the scale of the reference
+ * code for which the published inner step size 0.1 was tuned), differentiable.
  */
-export const adaptTask =
-  (m: MetaProblem, k: number) =>
-  (theta: Params): Params =>
+export const adaptTiled =
+  (m: MetaProblem) =>
+  (tiled: Params): Params =>
     adaptedParams({
       graph: m.graph,
       estimator: m.estimator,
-      data: (s) => m.tasks[k].pre[s],
-      alpha: m.alpha / stepsOf(m.tasks[k].pre[0]),
+      data: (s) => m.pre[s],
+      alpha: m.alpha / stepsPerTask(m),
       steps: m.innerSteps,
       options: m.options
-    })(theta)
+    })(tiled)
 
-const rowsOf = (x: tf.Tensor): tf.Tensor => tf.reshape(x, [x.shape[0] * (x.shape[1] as number), x.shape[2] as number])
+/** Theta'_k(theta) for all tasks, [K, ...] (differentiable in theta). */
+export const adaptAll =
+  (m: MetaProblem) =>
+  (theta: Params): Params =>
+    tf.tidy(() => adaptTiled(m)(tileParams(theta, m.tasks)))
 
-/** log pi_theta(a_t | s_t) of the post-update episodes of task k, [E * T]. */
-const postLogProb = (m: MetaProblem, k: number, theta: Params): tf.Tensor =>
-  policyLogProb(m.policy, theta, rowsOf(m.tasks[k].post['obs']), rowsOf(m.tasks[k].post['action']))
+/**
+ * Each task's adapted parameters as plain arrays, one inner step per step of the problem from
+ * `starts[k]` (each task's current parameters).
+ */
+export const adaptedArrays = (m: MetaProblem, starts: ReadonlyArray<ArrayParams>): ReadonlyArray<ArrayParams> => {
+  const tiled = stackedTensors(starts)
+  const adapted = tf.tidy(() => adaptTiled(m)(tiled))
+  const out = Array.from({ length: m.tasks }, (_, k) => {
+    const p = taskParams(adapted, k)
+    const a = toArrays(p)
+    tf.dispose(Object.values(p))
+    return a
+  })
+  tf.dispose([...Object.values(tiled), ...Object.values(adapted)])
+  return out
+}
 
-const maskOf = (m: MetaProblem, k: number): tf.Tensor => tf.reshape(m.tasks[k].post['mask'], [-1])
+// ---------------------------------------------------------------------------------------------
+// objectives
+// ---------------------------------------------------------------------------------------------
 
-const maskedMean = (x: tf.Tensor, mask: tf.Tensor): tf.Tensor =>
-  tf.div(tf.sum(tf.mul(x, mask)), tf.maximum(tf.sum(mask), 1))
-
-const meanOverTasks = (m: MetaProblem, f: (k: number) => tf.Tensor): tf.Scalar =>
-  tf.div(tf.addN(m.tasks.map((_, k) => f(k))), m.tasks.length) as tf.Scalar
+/** Per-task masked means of x [K, E T] under mask [K, E T], averaged over tasks: a scalar. */
+const meanOverTasks = (x: tf.Tensor, mask: tf.Tensor): tf.Scalar =>
+  tf.mean(tf.div(tf.sum(tf.mul(x, mask), 1), tf.maximum(tf.sum(mask, 1), 1))) as tf.Scalar
 
 /** VPG's meta-objective: the estimator's surrogate on post-update episodes at the adapted parameters. */
 export const vpgObjective =
   (m: MetaProblem) =>
   (theta: Params): tf.Scalar =>
     tf.tidy(() =>
-      meanOverTasks(m, (k) =>
-        tf.div(
-          surrogateOrThrow(m.graph, m.estimator.spec, m.options)(adaptTask(m, k)(theta), m.tasks[k].post),
-          stepsOf(m.tasks[k].post)
-        )
+      tf.div(
+        surrogateOrThrow(m.graph, m.estimator.spec, m.options)(adaptAll(m)(theta), m.post),
+        stepsPerTask(m) * m.tasks
       )
     )
 
-/** Adapted parameters at theta_old, held constant (the old policies of the ratios and the KL). */
-export type OldAdapted = ReadonlyArray<Params>
+/** Adapted parameters at theta_old, tiled [K, ...], held constant (the old policies of the ratios and the KL). */
+export type OldAdapted = Params
 
-export const oldAdapted = (m: MetaProblem, thetaOld: Params): OldAdapted =>
-  m.tasks.map((_, k) => tf.tidy(() => adaptTask(m, k)(thetaOld)))
+export const oldAdapted = (m: MetaProblem, thetaOld: Params): OldAdapted => adaptAll(m)(thetaOld)
 
-/** Likelihood ratios pi_theta'_k(theta) / pi_theta'_k(theta_old) on task k's post-update steps, [E * T]. */
-const ratio = (m: MetaProblem, k: number, theta: Params, old: OldAdapted): tf.Tensor =>
-  tf.exp(tf.sub(postLogProb(m, k, adaptTask(m, k)(theta)), stopGradient(postLogProb(m, k, old[k]))))
+/** log pi_theta'(a | s) of the post-update steps, [K, E T]. */
+const postLogProb = (m: MetaProblem, adapted: Params): tf.Tensor =>
+  batchedLogProb(m.policy, adapted, m.postObs, m.postAction)
 
-/** TRPO's surrogate: mean_k of the masked mean of ratio * advantage. */
+/** Likelihood ratios pi_theta'_k(theta) / pi_theta'_k(theta_old) on the post-update steps, [K, E T]. */
+const ratioAt = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Tensor =>
+  tf.exp(tf.sub(postLogProb(m, adapted), stopGradient(postLogProb(m, old))))
+
+const lrOf = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Scalar =>
+  meanOverTasks(tf.mul(ratioAt(m, adapted, old), m.postAdvantage), m.postMask)
+
+const klOf = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Scalar =>
+  meanOverTasks(batchedKl(m.policy, old, adapted, m.postObs), m.postMask)
+
+/** TRPO's surrogate: mean over tasks of the masked mean of ratio * advantage. */
 export const lrObjective =
   (m: MetaProblem, old: OldAdapted) =>
   (theta: Params): tf.Scalar =>
-    tf.tidy(() =>
-      meanOverTasks(m, (k) =>
-        maskedMean(tf.mul(ratio(m, k, theta, old), tf.reshape(m.tasks[k].postAdvantage, [-1])), maskOf(m, k))
-      )
-    )
+    tf.tidy(() => lrOf(m, adaptAll(m)(theta), old))
+
+/** TRPO's metric: the mean KL between the old and new adapted policies on post-update observations. */
+export const metaKl =
+  (m: MetaProblem, old: OldAdapted) =>
+  (theta: Params): tf.Scalar =>
+    tf.tidy(() => klOf(m, adaptAll(m)(theta), old))
+
+/** TRPO's surrogate and metric at one candidate theta, sharing one adaptation: [L, K]. */
+export const lrAndKl =
+  (m: MetaProblem, old: OldAdapted) =>
+  (theta: Params): readonly [tf.Scalar, tf.Scalar] =>
+    tf.tidy(() => {
+      const a = adaptAll(m)(theta)
+      return [lrOf(m, a, old), klOf(m, a, old)] as const
+    })
 
 /** PPO/ProMP's clipped surrogate minus the inner KL penalty on pre-update observations. */
 export const clippedObjective =
   (m: MetaProblem, old: OldAdapted, thetaOld: Params, clip: number, klPenalty: number) =>
   (theta: Params): tf.Scalar =>
     tf.tidy(() => {
-      const clipped = meanOverTasks(m, (k) => {
-        const r = ratio(m, k, theta, old)
-        const A = tf.reshape(m.tasks[k].postAdvantage, [-1])
-        return maskedMean(tf.minimum(tf.mul(r, A), tf.mul(tf.clipByValue(r, 1 - clip, 1 + clip), A)), maskOf(m, k))
-      })
+      const r = ratioAt(m, adaptAll(m)(theta), old)
+      const A = m.postAdvantage
+      const clipped = meanOverTasks(
+        tf.minimum(tf.mul(r, A), tf.mul(tf.clipByValue(r, 1 - clip, 1 + clip), A)),
+        m.postMask
+      )
       if (klPenalty === 0) return clipped
-      const innerKl = meanOverTasks(m, (k) => {
-        const pre = m.tasks[k].pre[0]
-        return maskedMean(policyKl(m.policy, thetaOld, theta, rowsOf(pre['obs'])), tf.reshape(pre['mask'], [-1]))
-      })
+      const [K, N] = m.preMask.shape
+      const rows = tf.reshape(m.preObs, [K * N, m.policy.obsDim])
+      const innerKl = meanOverTasks(tf.reshape(policyKl(m.policy, thetaOld, theta, rows), [K, N]), m.preMask)
       return tf.sub(clipped, tf.mul(innerKl, klPenalty)) as tf.Scalar
     })
 
-/** TRPO's metric: the mean KL between the old and new adapted policies on post-update observations. */
-export const metaKl =
-  (m: MetaProblem, old: OldAdapted) =>
-  (theta: Params): tf.Scalar =>
-    tf.tidy(() =>
-      meanOverTasks(m, (k) =>
-        maskedMean(policyKl(m.policy, old[k], adaptTask(m, k)(theta), rowsOf(m.tasks[k].post['obs'])), maskOf(m, k))
-      )
-    )
+/** PPO's clip fraction at theta: the share of valid post-update steps whose ratio left [1 - clip, 1 + clip]. */
+export const clipFraction = (m: MetaProblem, old: OldAdapted, theta: Params, clip: number): tf.Scalar =>
+  tf.tidy(() => {
+    const r = ratioAt(m, adaptAll(m)(theta), old)
+    const out = tf.cast(tf.greater(tf.abs(tf.sub(r, 1)), clip), 'float32')
+    return tf.div(tf.sum(tf.mul(out, m.postMask)), tf.maximum(tf.sum(m.postMask), 1)) as tf.Scalar
+  })

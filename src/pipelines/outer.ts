@@ -9,12 +9,14 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, numericalError } from '../base/errors.js'
-import { type Params, disposeParams, gradients, hessianVectorProduct } from '../graph/autodiff.js'
+import { type Params, disposeParams, hessianVectorProduct, valueAndGrads } from '../graph/autodiff.js'
 import type { ExperimentConfig } from './config.js'
 import {
   type MetaProblem,
   type OldAdapted,
+  clipFraction,
   clippedObjective,
+  lrAndKl,
   lrObjective,
   metaKl,
   oldAdapted,
@@ -42,13 +44,20 @@ const withTensors = <A>(p: ArrayParams, f: (t: Params) => A): A => {
 
 const gradientArrays = (p: ArrayParams, objective: (t: Params) => tf.Scalar): { value: number; grad: ArrayParams } =>
   withTensors(p, (theta) => {
-    const g = gradients(objective)(theta)
-    const grad = toArrays(g)
-    disposeParams(g)
-    const v = tf.tidy(() => objective(theta))
+    const { value: v, grads } = valueAndGrads(objective)(theta)
+    const grad = toArrays(grads)
+    disposeParams(grads)
     const value = v.dataSync()[0]
     v.dispose()
     return { value, grad }
+  })
+
+const scalarAt = (p: ArrayParams, f: (t: Params) => tf.Scalar): number =>
+  withTensors(p, (theta) => {
+    const v = f(theta)
+    const x = v.dataSync()[0]
+    v.dispose()
+    return x
   })
 
 const norm = (p: ArrayParams): number => Math.sqrt(dot(flatten(p), flatten(p)))
@@ -79,13 +88,16 @@ export const vpgStep = (
   return E.right({ params: next.params, adam: next.state, stats: { surrogate: value, gradNorm: norm(grad) } })
 }
 
-/** Conjugate gradient for F x = g, F given as a product. */
-export const conjugateGradient = (
+/**
+ * Conjugate gradient for F x = g, F given as a product. Also returns x'Fx, from the residual
+ * r = g - F x (x'Fx = x'g - x'r), which saves TRPO one product.
+ */
+export const conjugateGradientWithCurvature = (
   fvp: (v: Float32Array) => Float32Array,
   g: Float32Array,
   iters: number,
   tol = 1e-10
-): Float32Array => {
+): { readonly x: Float32Array; readonly xFx: number } => {
   const x = new Float32Array(g.length)
   const r = Float32Array.from(g)
   const d = Float32Array.from(g)
@@ -102,8 +114,16 @@ export const conjugateGradient = (
     for (let j = 0; j < d.length; j++) d[j] = r[j] + beta * d[j]
     rr = rrNew
   }
-  return x
+  return { x, xFx: dot(x, g) - dot(x, r) }
 }
+
+/** Conjugate gradient for F x = g, F given as a product. */
+export const conjugateGradient = (
+  fvp: (v: Float32Array) => Float32Array,
+  g: Float32Array,
+  iters: number,
+  tol = 1e-10
+): Float32Array => conjugateGradientWithCurvature(fvp, g, iters, tol).x
 
 /**
  * Run `f` with the current parameters as tensors (theta_old) and the adapted parameters they give on
@@ -115,7 +135,7 @@ const withOldPolicy = <A>(m: MetaProblem, p: ArrayParams, f: (thetaOld: Params, 
   try {
     return f(thetaOld, old)
   } finally {
-    old.forEach(disposeParams)
+    disposeParams(old)
     disposeParams(thetaOld)
   }
 }
@@ -130,6 +150,7 @@ export const trpoStep = (
   withOldPolicy(m, p, (thetaOld, old) => {
     const L = lrObjective(m, old)
     const K = metaKl(m, old)
+    const LK = lrAndKl(m, old)
     const { value: L0, grad } = gradientArrays(p, L)
     const ok = checkFinite('meta-gradient', grad, L0)
     if (E.isLeft(ok)) return ok
@@ -143,8 +164,7 @@ export const trpoStep = (
       for (let i = 0; i < out.length; i++) out[i] += cfg.trpo.damping * v[i]
       return out
     }
-    const x = conjugateGradient(fvp, g, cfg.trpo.cgIters)
-    const xFx = dot(x, fvp(x))
+    const { x, xFx } = conjugateGradientWithCurvature(fvp, g, cfg.trpo.cgIters)
     if (!(xFx > 0) || !Number.isFinite(xFx))
       return E.left(numericalError('TRPO', `the natural-gradient curvature x'Fx = ${xFx} is not positive`))
     const scale = Math.sqrt((2 * cfg.trpo.maxKl) / xFx)
@@ -153,16 +173,19 @@ export const trpoStep = (
       x.map((v) => v * scale)
     )
     const expected = dot(g, x) * scale
+    // The KL of the full step, which the step was sized to make maxKl: reported so that a mismatch
+    // between the quadratic model and the measured constraint shows in the metrics.
+    let klFullStep = NaN
     for (let i = 0; i < cfg.trpo.lineSearchSteps; i++) {
       const frac = cfg.trpo.backtrack ** i
       const candidate = axpy(p, frac, step)
       const [Li, Ki] = withTensors(candidate, (theta) => {
-        const a = L(theta)
-        const b = K(theta)
+        const [a, b] = LK(theta)
         const r = [a.dataSync()[0], b.dataSync()[0]] as const
         tf.dispose([a, b])
         return r
       })
+      if (i === 0) klFullStep = Ki
       if (Number.isFinite(Li) && Number.isFinite(Ki) && Li > L0 && Ki <= cfg.trpo.maxKl)
         return E.right({
           params: candidate,
@@ -172,6 +195,7 @@ export const trpoStep = (
             improvement: Li - L0,
             expectedImprovement: expected * frac,
             kl: Ki,
+            klFullStep,
             lineSearch: i,
             gradNorm: Math.sqrt(dot(g, g))
           }
@@ -185,6 +209,7 @@ export const trpoStep = (
         surrogate: L0,
         improvement: 0,
         kl: 0,
+        klFullStep,
         lineSearch: cfg.trpo.lineSearchSteps,
         gradNorm: Math.sqrt(dot(g, g))
       }
@@ -220,13 +245,13 @@ export const ppoStep = (
       params = next.params
       state = next.state
     }
-    const kl = withTensors(params, (theta) => {
-      const k = metaKl(m, old)(theta)
-      const v = k.dataSync()[0]
-      k.dispose()
-      return v
+    const kl = scalarAt(params, metaKl(m, old))
+    const clipped = scalarAt(params, (theta) => clipFraction(m, old, theta, cfg.ppo.clip))
+    return E.right({
+      params,
+      adam: state,
+      stats: { surrogate: first, surrogateLast: last, kl, clipFraction: clipped, gradNorm }
     })
-    return E.right({ params, adam: state, stats: { surrogate: first, surrogateLast: last, kl, gradNorm } })
   })
 
 export const initOuterState = (p: ArrayParams): AdamState => adamInit(p)

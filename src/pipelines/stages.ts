@@ -19,18 +19,24 @@ import { type Observable, type OperatorFunction, concatMap, from, of } from 'rxj
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
 import type { EnvSpec } from '../envs/registry.js'
-import { disposeParams } from '../graph/autodiff.js'
 import type { Estimator } from '../estimators/estimator.js'
 import type { ExperimentConfig } from './config.js'
 import { fitActionDependentBaselines } from './controlVariates/actionDependent.js'
 import { fitLinearBaseline, predictLinearBaseline } from './controlVariates/linearFeature.js'
 import { type MetaCvState, fitValueBaselines, metaValueStep } from './controlVariates/valueNet.js'
 import { type EpisodeBatch, batchIsFinite, meanReturn, stepsTaken } from './episodes.js'
-import { type MetaProblem, adaptTask, disposeMetaProblem, makeMetaProblem } from './meta.js'
+import {
+  type MetaProblem,
+  type StepData,
+  type WithBaseline,
+  adaptedArrays,
+  disposeMetaProblem,
+  makeMetaProblem
+} from './meta.js'
 import type { AdamState } from './optim/adam.js'
 import type { ArrayParams } from './optim/params.js'
 import { outerStep } from './outer.js'
-import { type PolicySpec, toArrays, toTensors } from './policy.js'
+import type { PolicySpec } from './policy.js'
 import type { Sampler } from './sampler/types.js'
 import { nanHook } from './testHooks.js'
 
@@ -61,12 +67,6 @@ export interface TrainDeps {
   readonly sampler: Sampler
 }
 
-/** A batch of episodes with its control-variate values b(s_t), [E, T]. */
-export interface WithBaseline {
-  readonly batch: EpisodeBatch
-  readonly baseline: Float32Array
-}
-
 /** The immutable record an iteration's stages fill in. */
 export interface IterationContext {
   readonly deps: TrainDeps
@@ -76,6 +76,8 @@ export interface IterationContext {
   readonly current: ReadonlyArray<ArrayParams>
   /** Per task, per inner step: the pre-update episodes and, once fitted, their baselines. */
   readonly pre: ReadonlyArray<ReadonlyArray<EpisodeBatch>>
+  /** Per task, per inner step: the policy parameters the pre-update episodes were sampled with. */
+  readonly preSampledWith: ReadonlyArray<ReadonlyArray<ArrayParams>>
   readonly preBaselines: ReadonlyArray<ReadonlyArray<Float32Array>>
   readonly post: ReadonlyArray<EpisodeBatch>
   readonly postBaselines: ReadonlyArray<Float32Array>
@@ -104,6 +106,7 @@ export const startIteration = (deps: TrainDeps, state: TrainState): IterationCon
   tasks: [],
   current: [],
   pre: [],
+  preSampledWith: [],
   preBaselines: [],
   post: [],
   postBaselines: [],
@@ -150,7 +153,7 @@ const withStats = (ctx: IterationContext, stats: Readonly<Record<string, number>
 /** An iteration problem with the run's policy, estimator and step sizes. */
 const problemFor = (
   deps: TrainDeps,
-  pre: ReadonlyArray<ReadonlyArray<WithBaseline>>,
+  pre: ReadonlyArray<ReadonlyArray<StepData>>,
   post: ReadonlyArray<WithBaseline>
 ): MetaProblem =>
   makeMetaProblem({
@@ -161,17 +164,6 @@ const problemFor = (
     normalizeAdvantages: deps.cfg.normalizeAdvantages,
     pre,
     post
-  })
-
-/** One inner step per task from `thetas[k]` on the problem's (single-step) data, as plain arrays. */
-const adaptedValues = (problem: MetaProblem, thetas: ReadonlyArray<ArrayParams>): ReadonlyArray<ArrayParams> =>
-  thetas.map((p, k) => {
-    const theta = toTensors(p)
-    const adapted = tf.tidy(() => adaptTask(problem, k)(theta))
-    const arrays = toArrays(adapted)
-    disposeParams(adapted)
-    disposeParams(theta)
-    return arrays
   })
 
 /** Draw the iteration's tasks from `rngAt(seed, 'tasks', iteration)`; every task starts at theta. */
@@ -235,6 +227,7 @@ export const rolloutPre = (): OperatorFunction<IterationContext, IterationContex
     return E.right({
       ...ctx,
       pre: ctx.tasks.map((_, k) => [...(ctx.pre[k] ?? []), r.right[k]]),
+      preSampledWith: ctx.tasks.map((_, k) => [...(ctx.preSampledWith[k] ?? []), ctx.current[k]]),
       state: ctx.state
     })
   })
@@ -295,17 +288,20 @@ export const fitControlVariates = (): OperatorFunction<IterationContext, Iterati
 /** One inner gradient step per task with the estimator: theta'_{k, s+1} = theta'_{k, s} + alpha grad. */
 export const adaptPolicies = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('adapt', (ctx) => {
-    const { cfg } = ctx.deps
     const step = (ctx.preBaselines[0]?.length ?? 0) - 1
     if (step < 0) return E.left(invalidInput('adapt', 'no control variates fitted yet: run fitControlVariates first'))
-    const data = ctx.tasks.map((_, k) => ({ batch: ctx.pre[k][step], baseline: ctx.preBaselines[k][step] }))
+    const data = ctx.tasks.map((_, k) => ({
+      batch: ctx.pre[k][step],
+      baseline: ctx.preBaselines[k][step],
+      sampledWith: ctx.preSampledWith[k][step]
+    }))
     const problem = problemFor(
       ctx.deps,
       data.map((d) => [d]),
       data
     )
     try {
-      const current = adaptedValues(problem, ctx.current)
+      const current = adaptedArrays(problem, ctx.current)
       const bad = current.findIndex((p) => Object.values(p).some((a) => !a.values.every(Number.isFinite)))
       if (bad >= 0)
         return E.left(
@@ -363,7 +359,13 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
     const { cfg } = ctx.deps
     const problem = problemFor(
       ctx.deps,
-      ctx.tasks.map((_, k) => ctx.pre[k].map((batch, s) => ({ batch, baseline: ctx.preBaselines[k][s] }))),
+      ctx.tasks.map((_, k) =>
+        ctx.pre[k].map((batch, s) => ({
+          batch,
+          baseline: ctx.preBaselines[k][s],
+          sampledWith: ctx.preSampledWith[k][s]
+        }))
+      ),
       ctx.post.map((batch, k) => ({ batch, baseline: ctx.postBaselines[k] }))
     )
     try {
@@ -372,11 +374,8 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
         hook?.where === 'gradient' && hook.iteration === ctx.state.iteration
           ? {
               ...problem,
-              tasks: problem.tasks.map((t) => ({
-                ...t,
-                post: { ...t.post, rewards: tf.mul(t.post['rewards'], NaN) },
-                postAdvantage: tf.mul(t.postAdvantage, NaN)
-              }))
+              post: { ...problem.post, rewards: tf.mul(problem.post['rewards'], NaN) },
+              postAdvantage: tf.mul(problem.postAdvantage, NaN)
             }
           : problem
       const r = outerStep(poisoned, ctx.state.policy, ctx.state.adam, cfg)
@@ -427,7 +426,7 @@ export const evaluate = (): OperatorFunction<IterationContext, IterationContext>
         : cfg.controlVariate === 'none'
           ? pre.right.map((b) => new Float32Array(b.episodes * b.horizon))
           : pre.right.map((b) => predictLinearBaseline(fitLinearBaseline(b, cfg.gamma), b))
-    const data = pre.right.map((batch, k) => ({ batch, baseline: baselines[k] }))
+    const data = pre.right.map((batch, k) => ({ batch, baseline: baselines[k], sampledWith: theta }))
     const problem = problemFor(
       ctx.deps,
       data.map((d) => [d]),
@@ -435,7 +434,7 @@ export const evaluate = (): OperatorFunction<IterationContext, IterationContext>
     )
     let adapted: ReadonlyArray<ArrayParams>
     try {
-      adapted = adaptedValues(
+      adapted = adaptedArrays(
         problem,
         tasks.map(() => theta)
       )
