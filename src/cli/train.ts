@@ -43,6 +43,8 @@ the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
   --horizon N           steps per episode (0 = the env's default)
   --iterations N        --seed N        --workers N (sampler threads; 0 = main thread)
   --inner-lr X          --outer-lr X    --inner-steps N
+  --action-scale X      the simulator gets clip(action / X) (ProMP/garage convention: 10)
+  --init-log-std X      the policy's initial log standard deviation
   --eval-every N        --eval-tasks N   --checkpoint-every N
   --backend B           auto | native | wasm | cpu | tensorflow | tensorflow-gpu
   --run-dir DIR         where to write (default runs/<env>-<estimator>-<outer>-s<seed>-<time>)
@@ -67,6 +69,8 @@ const flagSpec = {
   'inner-lr': { type: 'string' },
   'outer-lr': { type: 'string' },
   'inner-steps': { type: 'string' },
+  'action-scale': { type: 'string' },
+  'init-log-std': { type: 'string' },
   'eval-every': { type: 'string' },
   'eval-tasks': { type: 'string' },
   'checkpoint-every': { type: 'string' },
@@ -90,6 +94,8 @@ const flagFields: ReadonlyArray<readonly [keyof typeof flagSpec, keyof Experimen
   ['inner-lr', 'innerLr', 'number'],
   ['outer-lr', 'outerLr', 'number'],
   ['inner-steps', 'innerSteps', 'number'],
+  ['action-scale', 'actionScale', 'number'],
+  ['init-log-std', 'initLogStd', 'number'],
   ['eval-every', 'evalEvery', 'number'],
   ['eval-tasks', 'evalTasks', 'number'],
   ['checkpoint-every', 'checkpointEvery', 'number'],
@@ -274,7 +280,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     cfg,
     env: env.right,
     horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: 'tanh' },
+    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation },
     estimator,
     sampler: sampler.right
   }

@@ -104,7 +104,20 @@ export const ExperimentConfig = t.type(
     outerLr: PositiveNumber,
     gamma: Fraction,
     hidden: t.readonlyArray(PositiveInt),
+    /** The policy's hidden activation. */
+    activation: t.keyof({ tanh: null, relu: null }, "one of 'tanh', 'relu'"),
     initLogStd: FiniteNumber,
+    /**
+     * The policy's output a reaches the simulator as clip(a / actionScale): 10 is the convention of
+     * ProMP, the Taming MAML code, garage and pytorch-maml-rl; 1 that of learn2learn (ENVS.md).
+     */
+    actionScale: PositiveNumber,
+    /**
+     * Scale each task's inner-step data (rewards and baselines) by 1 / std(R_t - b_t) over its valid
+     * steps, so the inner step size means the same whatever the reward scale (the reference codes
+     * normalise their inner advantages).
+     */
+    innerNormalize: t.boolean,
     seed: NonNegativeInt,
     iterations: PositiveInt,
     backend: BackendC,
@@ -138,7 +151,10 @@ export const publishedDefaults: ExperimentConfig = {
   outerLr: 1e-3,
   gamma: 0.99,
   hidden: [64, 64],
+  activation: 'tanh',
   initLogStd: 0,
+  actionScale: 1,
+  innerNormalize: false,
   seed: 1,
   iterations: 1000,
   backend: 'auto',

@@ -30,12 +30,12 @@ import type { Params } from '../graph/autodiff.js'
 import type { ValidGraph } from '../graph/graph.js'
 import { type InterpretOptions, behaviourLogProbKey, surrogateOrThrow } from '../graph/interpret.js'
 import type { GraphData } from '../graph/nodes.js'
-import { stopGradient } from '../graph/ops.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { adaptedParams } from '../estimators/maml.js'
+import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
 import {
-  batchedKl,
   batchedLogProb,
+  batchedMean,
   batchedLogProbPerDim,
   batchedPolicyGraph,
   stackParams,
@@ -128,6 +128,38 @@ const concatF32 = (xs: ReadonlyArray<Float32Array>): Float32Array => {
   return out
 }
 
+/** std of R_t - b_t over a batch's valid steps (1 when there are none or it is 0). */
+export const advantageStd = (b: EpisodeBatch, baseline: Float32Array, gamma: number): number => {
+  const R = returnsToGo(b, gamma)
+  const perStep = baseline.length === R.length ? 1 : baseline.length / R.length
+  let n = 0
+  let sum = 0
+  let sq = 0
+  for (let i = 0; i < R.length; i++) {
+    if (b.mask[i] === 0) continue
+    // A per-action-component baseline: its mean over components stands for b(s_t).
+    let bi = 0
+    for (let c = 0; c < perStep; c++) bi += baseline[i * perStep + c]
+    const a = R[i] - bi / perStep
+    n += 1
+    sum += a
+    sq += a * a
+  }
+  if (n === 0) return 1
+  const v = sq / n - (sum / n) ** 2
+  return v > 0 ? Math.sqrt(v) : 1
+}
+
+/** A step's rewards and baselines divided by their advantage std: the inner step size becomes scale-free. */
+const scaledByAdvantageStd = <A extends WithBaseline>(d: A, gamma: number): A => {
+  const s = advantageStd(d.batch, d.baseline, gamma)
+  return {
+    ...d,
+    batch: { ...d.batch, rewards: d.batch.rewards.map((r) => r / s) },
+    baseline: d.baseline.map((x) => x / s)
+  }
+}
+
 /** The graph data of K tasks' batches: episodes concatenated in task order. */
 const stackedGraphData = (ds: ReadonlyArray<WithBaseline>): Record<string, tf.Tensor> => {
   const b = concatBatches(ds.map((d) => d.batch))
@@ -176,6 +208,8 @@ export const makeMetaProblem = (args: {
   readonly alpha: number
   readonly gamma: number
   readonly normalizeAdvantages: boolean
+  /** Scale each task's inner data by 1 / std(R_t - b_t) (ExperimentConfig.innerNormalize). Default false. */
+  readonly innerNormalize?: boolean
   readonly pre: ReadonlyArray<ReadonlyArray<StepData>>
   readonly post: ReadonlyArray<WithBaseline>
 }): MetaProblem => {
@@ -190,7 +224,10 @@ export const makeMetaProblem = (args: {
   if (args.pre.some((p) => p.length !== innerSteps))
     throw new RangeError('makeMetaProblem: every task needs the same number of inner steps')
   const pre = Array.from({ length: innerSteps }, (_, s) => {
-    const d = stackedGraphData(args.pre.map((p) => p[s]))
+    const steps = args.pre.map((p) => p[s])
+    const d = stackedGraphData(
+      args.innerNormalize === true ? steps.map((p) => scaledByAdvantageStd(p, args.gamma)) : steps
+    )
     const q = stackedTensors(args.pre.map((p) => p[s].sampledWith))
     const behaviour = behaviourOf(args.policy, d, q, K)
     tf.dispose(Object.values(q))
@@ -295,10 +332,32 @@ export const vpgObjective =
       )
     )
 
-/** Adapted parameters at theta_old, tiled [K, ...], held constant (the old policies of the ratios and the KL). */
-export type OldAdapted = Params
+/**
+ * The old adapted policies theta'_k(theta_old), held constant for a step: the denominators of the
+ * ratios and the first argument of the KL, evaluated once on the post-update steps.
+ */
+export interface OldAdapted {
+  /** Tiled [K, ...]. */
+  readonly params: Params
+  /** Action means [K, E T, actDim] and log-stds [K, 1, actDim] on the post-update observations. */
+  readonly mean: tf.Tensor
+  readonly logStd: tf.Tensor
+  /** log pi_old(a | s) of the post-update steps, [K, E T]. */
+  readonly logProb: tf.Tensor
+}
 
-export const oldAdapted = (m: MetaProblem, thetaOld: Params): OldAdapted => adaptAll(m)(thetaOld)
+export const oldAdapted = (m: MetaProblem, thetaOld: Params): OldAdapted => {
+  const params = adaptAll(m)(thetaOld)
+  return tf.tidy(() => {
+    const mean = batchedMean(m.policy, params, m.postObs)
+    const logStd = tf.expandDims(params['logStd'], 1)
+    return { params, mean, logStd, logProb: diagGaussianLogProb(mean, logStd, m.postAction) }
+  })
+}
+
+export const disposeOldAdapted = (o: OldAdapted): void => {
+  tf.dispose([...Object.values(o.params), o.mean, o.logStd, o.logProb])
+}
 
 /** log pi_theta'(a | s) of the post-update steps, [K, E T]. */
 const postLogProb = (m: MetaProblem, adapted: Params): tf.Tensor =>
@@ -306,13 +365,21 @@ const postLogProb = (m: MetaProblem, adapted: Params): tf.Tensor =>
 
 /** Likelihood ratios pi_theta'_k(theta) / pi_theta'_k(theta_old) on the post-update steps, [K, E T]. */
 const ratioAt = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Tensor =>
-  tf.exp(tf.sub(postLogProb(m, adapted), stopGradient(postLogProb(m, old))))
+  tf.exp(tf.sub(postLogProb(m, adapted), old.logProb))
 
 const lrOf = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Scalar =>
   meanOverTasks(tf.mul(ratioAt(m, adapted, old), m.postAdvantage), m.postMask)
 
 const klOf = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Scalar =>
-  meanOverTasks(batchedKl(m.policy, old, adapted, m.postObs), m.postMask)
+  meanOverTasks(
+    diagGaussianKl(
+      old.mean,
+      old.logStd,
+      batchedMean(m.policy, adapted, m.postObs),
+      tf.expandDims(adapted['logStd'], 1)
+    ),
+    m.postMask
+  )
 
 /** TRPO's surrogate: mean over tasks of the masked mean of ratio * advantage. */
 export const lrObjective =

@@ -14,6 +14,7 @@ import type { ExperimentConfig } from './config.js'
 import {
   type MetaProblem,
   type OldAdapted,
+  disposeOldAdapted,
   clipFraction,
   clippedObjective,
   lrAndKl,
@@ -135,7 +136,7 @@ const withOldPolicy = <A>(m: MetaProblem, p: ArrayParams, f: (thetaOld: Params, 
   try {
     return f(thetaOld, old)
   } finally {
-    disposeParams(old)
+    disposeOldAdapted(old)
     disposeParams(thetaOld)
   }
 }

@@ -162,6 +162,7 @@ const problemFor = (
     alpha: deps.cfg.innerLr,
     gamma: deps.cfg.gamma,
     normalizeAdvantages: deps.cfg.normalizeAdvantages,
+    innerNormalize: deps.cfg.innerNormalize,
     pre,
     post
   })
@@ -204,7 +205,8 @@ const rollout = async (
     policy: deps.policy,
     params,
     seed: deps.cfg.seed,
-    stream
+    stream,
+    actionScale: deps.cfg.actionScale
   })
   if (E.isLeft(r)) return r
   const hook = nanHook()

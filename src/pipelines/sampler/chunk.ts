@@ -43,6 +43,8 @@ export interface ChunkJob {
   readonly seed: number
   readonly stream: ReadonlyArray<string | number>
   readonly deterministic: boolean
+  /** The env receives action / actionScale (then clips it to its bounds); `actions` keep the policy's output. */
+  readonly actionScale: number
 }
 
 /** An env event of a chunk, by env index within the chunk. */
@@ -126,7 +128,8 @@ export const chunkJob = (req: ValidRequest, chunk: number, range: ChunkRange): C
     episodeIds,
     seed: req.seed,
     stream: req.stream,
-    deterministic: req.deterministic
+    deterministic: req.deterministic,
+    actionScale: req.actionScale
   }
 }
 
@@ -288,7 +291,7 @@ const simulate = (
                 `(policy mean ${m}); check the policy parameters`
             )
           )
-        act[i * actDim + c] = a
+        act[i * actDim + c] = a / job.actionScale
         actOut[o * actDim + c] = a
       }
     }

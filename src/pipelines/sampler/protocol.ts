@@ -26,7 +26,8 @@ export const ChunkJobC: t.Type<ChunkJob, ChunkJob, unknown> = t.readonly(
     episodeIds: t.readonlyArray(t.number),
     seed: t.number,
     stream: t.readonlyArray(t.union([t.string, t.number])),
-    deterministic: t.boolean
+    deterministic: t.boolean,
+    actionScale: t.number
   }),
   'ChunkJob'
 )

@@ -46,6 +46,14 @@ export const SamplerTestHooksC: t.Type<SamplerTestHooks, SamplerTestHooks, unkno
   'SamplerTestHooks'
 )
 
+const isScale = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u) && u > 0
+const ActionScale = new t.Type<number, number, unknown>(
+  'ActionScale',
+  isScale,
+  (u, c) => (isScale(u) ? t.success(u) : t.failure(u, c, 'a finite number > 0')),
+  t.identity
+)
+
 /** The structure of a `RolloutRequest` (tasks and parameters are checked against the env afterwards). */
 const RolloutRequestShape = t.intersection([
   t.type({
@@ -58,7 +66,11 @@ const RolloutRequestShape = t.intersection([
     seed: FiniteNumber,
     stream: t.readonlyArray(t.union([t.string, FiniteNumber]))
   }),
-  t.partial({ deterministic: t.union([t.boolean, t.undefined]), testHooks: t.union([SamplerTestHooksC, t.undefined]) })
+  t.partial({
+    deterministic: t.union([t.boolean, t.undefined]),
+    actionScale: t.union([ActionScale, t.undefined]),
+    testHooks: t.union([SamplerTestHooksC, t.undefined])
+  })
 ])
 
 // -------------------------------------------------------------------------------------------------
@@ -82,6 +94,7 @@ export interface ValidRequest {
   readonly seed: number
   readonly stream: ReadonlyArray<string | number>
   readonly deterministic: boolean
+  readonly actionScale: number
   readonly testHooks: SamplerTestHooks | undefined
 }
 
@@ -164,6 +177,7 @@ export const validateRequest = (u: unknown): E.Either<TmamlError, ValidRequest> 
     seed: req.seed,
     stream: req.stream,
     deterministic: req.deterministic === true,
+    actionScale: req.actionScale ?? 1,
     testHooks: req.testHooks
   })
 }

@@ -102,6 +102,12 @@ export interface RolloutRequest {
   readonly stream: ReadonlyArray<string | number>
   /** `true`: action = mean (evaluation); no action noise is drawn. Default `false`. */
   readonly deterministic?: boolean
+  /**
+   * The policy's output a reaches the simulator as clip(a / actionScale, low, high) — the action
+   * convention of ProMP, garage and pytorch-maml-rl at 10 (ENVS.md); 1 (default): clip(a), as
+   * learn2learn. Rewards see the applied action; `EpisodeBatch.actions` keep the policy's output.
+   */
+  readonly actionScale?: number
   /** Fault injection for tests; see `SamplerTestHooks`. */
   readonly testHooks?: SamplerTestHooks
 }
