@@ -12,6 +12,7 @@ import {
   adaptAll,
   clippedObjective,
   disposeMetaProblem,
+  disposeOldAdapted,
   lrObjective,
   makeMetaProblem,
   metaKl,
@@ -128,7 +129,7 @@ describe('pipelines/meta (task-batched)', () => {
             grad(away, ref.clippedObjective(r, oldR, thetaOld, 0.3, 5e-4))
           )
         ).toBeLessThan(1e-4)
-        disposeParams(oldB)
+        disposeOldAdapted(oldB)
         oldR.forEach(disposeParams)
       })
       disposeMetaProblem(m)

@@ -167,7 +167,8 @@ describe('pipelines/sampler', () => {
         episodeIds: [0, 1, 2],
         seed: 1,
         stream: [],
-        deterministic: false
+        deterministic: false,
+        actionScale: 1
       }
       const r = must(await runChunk(job, cache))
       expect(Array.from(r.diverged)).toEqual([0, 1, 0])

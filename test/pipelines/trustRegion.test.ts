@@ -12,7 +12,14 @@ import { type Params, disposeParams, gradients, hessianVectorProduct } from '../
 import { behaviourLogProbKey } from '../../src/graph/interpret.js'
 import { estimatorByName } from '../../src/estimators/builtins.js'
 import { adamInit } from '../../src/pipelines/optim/adam.js'
-import { type MetaProblem, disposeMetaProblem, makeMetaProblem, metaKl, oldAdapted } from '../../src/pipelines/meta.js'
+import {
+  type MetaProblem,
+  disposeMetaProblem,
+  disposeOldAdapted,
+  makeMetaProblem,
+  metaKl,
+  oldAdapted
+} from '../../src/pipelines/meta.js'
 import { type ArrayParams, axpy, flatten, unflatten } from '../../src/pipelines/optim/params.js'
 import { trpoStep } from '../../src/pipelines/outer.js'
 import { toArrays, toTensors } from '../../src/pipelines/policy.js'
@@ -69,7 +76,8 @@ const hvpVersusFiniteDifferences = (m: MetaProblem, theta: ArrayParams, v: Array
   }
   const plus = gradAt(axpy(theta, eps, v))
   const minus = gradAt(axpy(theta, -eps, v))
-  ;[hv, dir, old, thetaOld].forEach(disposeParams)
+  ;[hv, dir, thetaOld].forEach(disposeParams)
+  disposeOldAdapted(old)
   let d = 0
   let n = 0
   product.forEach((h, i) => {
