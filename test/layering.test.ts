@@ -19,7 +19,7 @@ const layers: Readonly<
   },
   estimators: { folders: ['base', 'graph'], packages: [...fp, ...tfjs] },
   envs: { folders: ['base'], packages: [...fp, 'mujoco-js'] },
-  plot: { folders: ['base'], packages: [...fp, '@resvg/resvg-js'] },
+  plot: { folders: ['base'], packages: [...fp, '@resvg/resvg-js', 'vega', 'vega-lite'] },
   pipelines: { folders: ['base', 'native', 'graph', 'estimators', 'envs'], packages: [...fp, ...tfjs, 'rxjs'] },
   experiments: {
     folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot'],
