@@ -22,7 +22,9 @@ import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, of } from 'rxjs'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import { robots } from '../envs/robots.js'
-import type { EnvSpec } from '../envs/registry.js'
+import { type EnvSpec, getEnvSpec } from '../envs/registry.js'
+import { estimatorByName } from '../estimators/builtins.js'
+import type { ExperimentConfig } from './config.js'
 import type { VecEnv } from '../envs/vecEnv.js'
 import { episodeReturns, meanReturn } from './episodes.js'
 import { chunkJob, makeEnvCache, runChunk, type ChunkResult, type EnvCache } from './sampler/chunk.js'
@@ -201,6 +203,27 @@ const recordingSampler = (
 // ---------------------------------------------------------------------------------------------
 // recording
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The services a run's config names, as training builds them: its env, estimator, horizon (the env's
+ * default when the config says 0) and tanh policy, with `sampler`.
+ *
+ * @category recording
+ */
+export const depsFromConfig = (cfg: ExperimentConfig, sampler: Sampler): E.Either<TmamlError, TrainDeps> => {
+  const env = getEnvSpec(cfg.env)
+  if (E.isLeft(env)) return env
+  const estimator = estimatorByName(cfg.estimator)
+  if (estimator === undefined) return E.left(invalidInput('config.estimator', `unknown estimator ${cfg.estimator}`))
+  return E.right({
+    cfg,
+    env: env.right,
+    horizon: cfg.horizon > 0 ? cfg.horizon : env.right.horizon,
+    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: 'tanh' },
+    estimator,
+    sampler
+  })
+}
 
 /**
  * Adapt the meta-policy of `state` to `task` for `innerSteps` inner steps, as training does, and record
