@@ -44,16 +44,18 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     console.error(`tmaml view: ${formatError(server.left)}`)
     return 1
   }
+  // Listen for the stop signal before printing the URL: whoever reads the URL may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
   if (server.right.exposed)
     console.error(
       `warning: listening on ${host}, not loopback: anyone who can reach this machine on port ${server.right.port} can read these run folders`
     )
   console.log(`tmaml view: ${server.right.url}`)
   console.error(`serving ${positionals.length} run folder${positionals.length === 1 ? '' : 's'}; Ctrl-C stops`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   await server.right.close()
   return 0
 }

@@ -30,7 +30,7 @@ import { dirname, extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, formatError, invalidInput, resourceError } from '../base/errors.js'
-import { decodeReplayQuery, makeReplayer } from './replay.js'
+import type { Replayer } from './replay.js'
 import { curves, numericFields, runSummary, timings } from './runs.js'
 import { pathSegments, resolveUnder } from './safePath.js'
 import { watchAppends } from './watch.js'
@@ -170,7 +170,15 @@ export const startViewServer = async (options: ViewOptions): Promise<E.Either<Tm
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     return E.left(invalidInput('view', `port must be an integer in [0, 65535], got ${port}`))
   const page = pageDir()
-  const replayer = makeReplayer(folders)
+  // tfjs, MuJoCo and the training code load with the first replay, not with the server.
+  let replayModule: Promise<typeof import('./replay.js')> | undefined
+  let replayerMade: Replayer | undefined
+  const replay = async () => {
+    replayModule ??= import('./replay.js')
+    const m = await replayModule
+    replayerMade ??= m.makeReplayer(folders)
+    return { decode: m.decodeReplayQuery, replayer: replayerMade }
+  }
   const clients = new Set<ServerResponse>()
   let boundPort = port
 
@@ -233,17 +241,18 @@ export const startViewServer = async (options: ViewOptions): Promise<E.Either<Tm
       case 'tasks': {
         const run = runOf()
         if (run === undefined) return notFound(res)
-        const t = await replayer.tasks(run)
+        const t = await (await replay()).replayer.tasks(run)
         return E.isLeft(t) ? jsonError(res, t.left) : json(res, t.right)
       }
       case 'model': {
         const run = runOf()
         if (run === undefined) return notFound(res)
-        const m = await replayer.model(run)
+        const m = await (await replay()).replayer.model(run)
         return E.isLeft(m) ? jsonError(res, m.left) : json(res, { xml: m.right })
       }
       case 'replay': {
-        const q = decodeReplayQuery(params)
+        const { decode, replayer } = await replay()
+        const q = decode(params)
         if (E.isLeft(q)) return jsonError(res, q.left)
         const r = await replayer.record(q.right)
         return E.isLeft(r) ? jsonError(res, r.left, r.left._tag === 'InvalidInput' ? 400 : 500) : json(res, r.right)
@@ -325,7 +334,6 @@ export const startViewServer = async (options: ViewOptions): Promise<E.Either<Tm
   if (E.isLeft(listening)) {
     for (const u of unwatch) u()
     clearInterval(heartbeat)
-    await replayer.close()
     return listening
   }
   boundPort = listening.right.port
@@ -343,7 +351,7 @@ export const startViewServer = async (options: ViewOptions): Promise<E.Either<Tm
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await closed
-      await replayer.close()
+      await replayerMade?.close()
     }
   })
 }

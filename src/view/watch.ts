@@ -1,7 +1,7 @@
 /**
  * Following a growing file (a run's metrics.jsonl while it trains): complete new lines as they are
  * appended. Polls the file's size (`fs.watchFile`), which works whatever the file system and also
- * sees a file that is replaced by rename, as a resumed run's truncation does.
+ * sees a file that is replaced by a new one, as a resumed run's truncation does.
  *
  * @packageDocumentation
  */
