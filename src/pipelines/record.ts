@@ -206,7 +206,7 @@ const recordingSampler = (
 
 /**
  * The services a run's config names, as training builds them: its env, estimator, horizon (the env's
- * default when the config says 0) and tanh policy, with `sampler`.
+ * default when the config says 0) and policy, with `sampler`.
  *
  * @category recording
  */
@@ -219,7 +219,7 @@ export const depsFromConfig = (cfg: ExperimentConfig, sampler: Sampler): E.Eithe
     cfg,
     env: env.right,
     horizon: cfg.horizon > 0 ? cfg.horizon : env.right.horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: 'tanh' },
+    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation },
     estimator,
     sampler
   })
