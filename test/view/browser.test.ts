@@ -113,12 +113,13 @@ describe.skipIf(!haveChromium)('tmaml view in a real browser', () => {
       JSON.stringify({ ...last, iteration: 3, returnPost: last.returnPost + 1 }) + '\n'
     )
     await page.waitForFunction(
+      // The curves and the run summary are redrawn independently: wait for both.
       () =>
         [...document.querySelectorAll('#curves svg .mark-line path')].every(
           (p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length === 4
-        ),
+        ) && document.getElementById('status')?.dataset['iterations'] === '4',
       undefined,
-      { timeout: 10_000 }
+      { timeout: 15_000 }
     )
     expect(await curvePoints()).toEqual([4, 4])
     expect(await page.textContent('#status')).toContain('4 iterations')
