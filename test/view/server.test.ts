@@ -177,6 +177,10 @@ describe('view/server', () => {
       series: Array<{ points: number }>
     }
     expect(c.series.map((s) => s.points)).toEqual([3, 3])
+    const stat = JSON.parse((await get('/api/curves?metrics=stats.gradNorm')).body) as {
+      series: Array<{ points: number }>
+    }
+    expect(stat.series.map((s) => s.points)).toEqual([3])
     expect((await get('/api/curves?metrics=x%3Dy')).status).toBe(400)
     expect(JSON.parse((await get('/api/timings?run=0')).body)).toHaveProperty('mark')
     expect(JSON.parse((await get('/api/tasks?run=0')).body)).toEqual(
