@@ -19,14 +19,15 @@ const layers: Readonly<
   },
   estimators: { folders: ['base', 'graph'], packages: [...fp, ...tfjs] },
   envs: { folders: ['base'], packages: [...fp, 'mujoco-js'] },
-  plot: { folders: ['base'], packages: [...fp, '@resvg/resvg-js'] },
+  plot: { folders: ['base'], packages: [...fp, '@resvg/resvg-js', 'vega', 'vega-lite'] },
   pipelines: { folders: ['base', 'native', 'graph', 'estimators', 'envs'], packages: [...fp, ...tfjs, 'rxjs'] },
   experiments: {
     folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot'],
     packages: [...fp, ...tfjs]
   },
+  view: { folders: ['base', 'graph', 'envs', 'pipelines', 'plot'], packages: fp },
   cli: {
-    folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot', 'experiments'],
+    folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot', 'experiments', 'view'],
     packages: [...fp, ...tfjs, 'rxjs']
   }
 }
@@ -93,6 +94,8 @@ describe('layering of src/', () => {
     expect(violation('envs', '@tensorflow/tfjs-core', at('envs'))).toBe('package @tensorflow/tfjs-core')
     expect(violation('experiments', '../cli/train.js', at('experiments'))).toBe('src/cli')
     expect(violation('plot', '../pipelines/meta.js', at('plot'))).toBe('src/pipelines')
+    expect(violation('view', '../cli/main.js', at('view'))).toBe('src/cli')
+    expect(violation('pipelines', '../view/server.js', at('pipelines'))).toBe('src/view')
     expect(violation('pipelines', '../graph/ops.js', at('pipelines'))).toBeUndefined()
     expect(violation('pipelines', './sampler/index.js', at('pipelines'))).toBeUndefined()
   })

@@ -35,6 +35,10 @@ const commands: Readonly<Record<string, Command>> = {
     summary: 'plot learning curves of run folders (mean ± std over seeds) to SVG and PNG',
     load: () => import('./plot.js')
   },
+  view: {
+    summary: 'a local web page: live learning curves, timings, config, and a 3D replay before/after adaptation',
+    load: () => import('./view.js')
+  },
   experiment: {
     summary: "the paper's evidence: grad-accuracy (Fig. 4), grad-variance (Fig. 2), compare (Fig. 3 / Table 1)",
     load: () => import('./experiment.js')

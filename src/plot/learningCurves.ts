@@ -130,7 +130,7 @@ export const groupWarnings = (groups: ReadonlyArray<RunGroup>): ReadonlyArray<st
 
 /**
  * The learning-curve chart of `runs`: per group (one colour) and metric (one dash), the mean over the
- * group's runs at each iteration with a ± 1 std band where at least two runs have a value. With
+ * group's runs at each iteration that has a value, with a ± 1 std band where at least two runs have one. With
  * x = envSteps, a point's x is the runs' mean env steps at that iteration.
  *
  * @category charts
@@ -158,10 +158,14 @@ export const learningCurveChart = (
         g.runs.flatMap((r) => r.rows.map((row) => ({ group: '', x: row.iteration, y: row.values[m] ?? NaN })))
       )[0]
       if (agg === undefined || agg.points.every((p) => p.n === 0)) return
-      const points = agg.points.map((p) => {
-        const px = xAt.get(p.x) ?? NaN
-        return p.n >= 2 ? { x: px, y: p.mean, lo: p.mean - p.std, hi: p.mean + p.std } : { x: px, y: p.mean }
-      })
+      // Iterations where no run measured the metric are left out, so a metric recorded every few
+      // iterations (held-out evaluation) is one line through its measurements, not scattered dots.
+      const points = agg.points
+        .filter((p) => p.n > 0)
+        .map((p) => {
+          const px = xAt.get(p.x) ?? NaN
+          return p.n >= 2 ? { x: px, y: p.mean, lo: p.mean - p.std, hi: p.mean + p.std } : { x: px, y: p.mean }
+        })
       const name = metrics.length === 1 ? g.name : groups.length === 1 ? metricName(m) : `${g.name}, ${metricName(m)}`
       series.push({ name, points, colour: seriesStyle(gi).colour, dash: dashes[mi % dashes.length] })
       const last = [...agg.points].reverse().find((p) => p.n > 0)

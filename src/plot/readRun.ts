@@ -97,8 +97,23 @@ const short = (v: unknown): string => {
 }
 
 /**
+ * A line with the numbers of its nested records also at top level under dotted names: the trainer
+ * writes `{stats: {kl: 0.01}, timings: {sample: 1.2}}`, read as `stats.kl`, `timings.sample`.
+ *
+ * @category parsing
+ */
+export const flattenLine = (json: unknown): unknown => {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json
+  const out: Record<string, unknown> = { ...json }
+  for (const [k, v] of Object.entries(json))
+    if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      for (const [k2, v2] of Object.entries(v)) if (typeof v2 === 'number' || v2 === null) out[`${k}.${k2}`] = v2
+  return out
+}
+
+/**
  * Parse the text of a `metrics.jsonl`. Blank lines are ignored; a line that is not JSON or fails the
- * codec is an issue and is skipped. When an iteration appears more than once (a resumed run re-logs
+ * codec is an issue and is skipped. Nested numbers are read under dotted names (`flattenLine`). When an iteration appears more than once (a resumed run re-logs
  * it) the last line wins.
  *
  * @category parsing
@@ -120,7 +135,7 @@ export const parseMetrics = (text: string, file: string, folder: string, request
       issues.push({ file, line: i + 1, message: `not JSON (${err instanceof Error ? err.message : String(err)})` })
       return
     }
-    const decoded = codec.decode(json)
+    const decoded = codec.decode(flattenLine(json))
     if (E.isLeft(decoded)) {
       const why = fieldIssues(decoded.left)
         .map((f) => `${f.path}: got ${short(f.value)}, expected ${f.expected}`)

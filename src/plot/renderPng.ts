@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { Resvg } from '@resvg/resvg-js'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, resourceError } from '../base/errors.js'
-import { fontFamily } from './renderSvg.js'
+import { fontFamily } from './lineSpec.js'
 
 /** Options of `renderPng`. */
 export interface PngOptions {

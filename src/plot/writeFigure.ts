@@ -6,13 +6,13 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { type TmamlError, resourceError } from '../base/errors.js'
 import type { LineChart } from './chart.js'
+import { type ChartSpec, type SpecSize, lineChartSpec } from './lineSpec.js'
 import { type PngOptions, renderPng } from './renderPng.js'
-import { type SvgOptions, renderSvg } from './renderSvg.js'
+import { renderSvg } from './renderSvg.js'
 
 /** Where a figure was written. */
 export interface FigurePaths {
@@ -21,7 +21,7 @@ export interface FigurePaths {
 }
 
 /** Options of `writeFigure`: the drawing size and the PNG scale. */
-export type FigureOptions = SvgOptions & PngOptions
+export type FigureOptions = SpecSize & PngOptions
 
 /**
  * Write `data` to `path` atomically: a temp file beside it, then rename over it. Creates the folder.
@@ -46,23 +46,20 @@ export const writeFileAtomic = (path: string, data: string | Uint8Array): TE.Tas
   )
 
 /**
- * Render `chart` and write `<path>.svg` and `<path>.png` (`path` has no extension; a trailing `.svg` or
- * `.png` is dropped).
- *
- * @example
- * const written = await writeFigure('runs/learning-curves', chart)() // Either<TmamlError, { svg, png }>
+ * Render a vega-lite spec and write `<path>.svg` and `<path>.png` (`path` has no extension; a
+ * trailing `.svg` or `.png` is dropped).
  *
  * @category rendering
  */
-export const writeFigure = (
+export const writeSpecFigure = (
   path: string,
-  chart: LineChart,
-  options: FigureOptions = {}
+  spec: ChartSpec,
+  options: PngOptions = {}
 ): TE.TaskEither<TmamlError, FigurePaths> => {
   const base = path.replace(/\.(svg|png)$/i, '')
-  const svg = renderSvg(chart, options)
   return pipe(
-    TE.fromEither(E.map((png: Uint8Array) => ({ svg, png }))(renderPng(svg, options))),
+    renderSvg(spec),
+    TE.chain((svg) => TE.map((png: Uint8Array) => ({ svg, png }))(TE.fromEither(renderPng(svg, options)))),
     TE.chain((r) =>
       pipe(
         writeFileAtomic(`${base}.svg`, r.svg),
@@ -73,3 +70,17 @@ export const writeFigure = (
     )
   )
 }
+
+/**
+ * Render `chart` (through `lineChartSpec`) and write `<path>.svg` and `<path>.png`.
+ *
+ * @example
+ * const written = await writeFigure('runs/learning-curves', chart)() // Either<TmamlError, { svg, png }>
+ *
+ * @category rendering
+ */
+export const writeFigure = (
+  path: string,
+  chart: LineChart,
+  options: FigureOptions = {}
+): TE.TaskEither<TmamlError, FigurePaths> => writeSpecFigure(path, lineChartSpec(chart, options), options)

@@ -106,6 +106,23 @@ describe('plot/learningCurves', () => {
       expect(finals[0]).toMatchObject({ group: 'tmaml', metric: 'returnPost', x: 2, mean: 6, n: 2 })
     })
 
+    it('draws a metric measured every few iterations as one line through its measurements', () => {
+      const r = run('e', { estimator: 'tmaml' }, [0, 1, 2, 3, 4])
+      const sparse = {
+        ...r,
+        rows: r.rows.map((row) => ({
+          ...row,
+          values: { ...row.values, evalPost: row.iteration % 2 === 0 ? row.iteration * 10 : NaN }
+        }))
+      }
+      const { chart } = _.learningCurveChart([sparse], { metrics: ['evalPost'] })
+      expect(chart.series[0].points).toEqual([
+        { x: 0, y: 0 },
+        { x: 2, y: 20 },
+        { x: 4, y: 40 }
+      ])
+    })
+
     it('gives each group a colour and each metric a dash', () => {
       const runs = [run('a', { estimator: 'tmaml' }, [0, 1]), run('b', { estimator: 'dice' }, [0, 1])]
       const { chart } = _.learningCurveChart(runs)

@@ -5,6 +5,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { LineChart } from '../../src/plot/chart.js'
 import { bundledFont, renderPng } from '../../src/plot/renderPng.js'
+import { lineChartSpec } from '../../src/plot/lineSpec.js'
 import { renderSvg } from '../../src/plot/renderSvg.js'
 import { writeFigure } from '../../src/plot/writeFigure.js'
 import { pngSignature, pngSize } from './support.js'
@@ -20,6 +21,12 @@ const chart: LineChart = {
 const dir = mkdtempSync(join(tmpdir(), 'tmaml-plot-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+const svgOf = async (c: LineChart, size?: { width: number; height: number }): Promise<string> => {
+  const r = await renderSvg(lineChartSpec(c, size))()
+  if (E.isLeft(r)) throw new Error(JSON.stringify(r.left))
+  return r.right
+}
+
 const png = (svg: string, scale?: number): Uint8Array => {
   const r = renderPng(svg, { scale })
   if (E.isLeft(r)) throw new Error(JSON.stringify(r.left))
@@ -28,11 +35,11 @@ const png = (svg: string, scale?: number): Uint8Array => {
 
 describe('plot/renderPng', () => {
   describe('renderPng', () => {
-    it('produces a PNG of the SVG size times the scale', () => {
-      const bytes = png(renderSvg(chart, { width: 500, height: 300 }), 2)
+    it('produces a PNG of the SVG size times the scale', async () => {
+      const bytes = png(await svgOf(chart, { width: 500, height: 300 }), 2)
       expect([...bytes.subarray(0, 8)]).toEqual(pngSignature)
       expect(pngSize(bytes)).toEqual({ width: 1000, height: 600 })
-      expect(pngSize(png(renderSvg(chart), 1))).toEqual({ width: 720, height: 440 })
+      expect(pngSize(png(await svgOf(chart), 1))).toEqual({ width: 720, height: 440 })
     })
 
     it('draws text with the bundled font (system fonts are not loaded)', () => {
@@ -44,8 +51,8 @@ describe('plot/renderPng', () => {
       expect(Buffer.from(png(text('Return ±'))).equals(Buffer.from(png(text('Return ±'))))).toBe(true)
     })
 
-    it('returns an error for a bad scale', () => {
-      expect(E.isLeft(renderPng(renderSvg(chart), { scale: 0 }))).toBe(true)
+    it('returns an error for a bad scale', async () => {
+      expect(E.isLeft(renderPng(await svgOf(chart), { scale: 0 }))).toBe(true)
     })
   })
 })
@@ -57,7 +64,7 @@ describe('plot/writeFigure', () => {
       expect(E.isRight(r)).toBe(true)
       if (E.isLeft(r)) return
       expect(r.right).toEqual({ svg: join(dir, 'sub', 'curves.svg'), png: join(dir, 'sub', 'curves.png') })
-      expect(readFileSync(r.right.svg, 'utf8')).toBe(renderSvg(chart))
+      expect(readFileSync(r.right.svg, 'utf8')).toBe(await svgOf(chart))
       expect([...readFileSync(r.right.png).subarray(0, 8)]).toEqual(pngSignature)
       expect(readdirSync(join(dir, 'sub')).sort()).toEqual(['curves.png', 'curves.svg'])
     })
