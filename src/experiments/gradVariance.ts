@@ -144,7 +144,7 @@ const ensureSnapshots = async (
         cfg,
         env: env.right,
         horizon: env.right.horizon,
-        policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: 'tanh' },
+        policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation },
         estimator,
         sampler: noSampler
       })
@@ -201,7 +201,7 @@ const measure = async (
   const env = getEnvSpec(cfg.env)
   if (E.isLeft(env)) return env
   const horizon = cfg.horizon > 0 ? cfg.horizon : env.right.horizon
-  const policy = { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: 'tanh' as const }
+  const policy = { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation }
   const tasks = env.right.sampleTasks(rngAt(o.seed, 'variance-tasks', it), o.tasks)
   const vectors: Float32Array[][] = o.methods.map(() => [])
   for (let r = 0; r < o.draws; r++) {
@@ -219,6 +219,8 @@ const measure = async (
       innerLr: cfg.innerLr,
       gamma: cfg.gamma,
       normalizeAdvantages: cfg.normalizeAdvantages,
+      innerNormalize: cfg.innerNormalize,
+      actionScale: cfg.actionScale,
       innerBaselines: (kind, batches, sampling) =>
         controlVariateValues(
           kind,

@@ -52,6 +52,8 @@ export interface GradientSetting {
   readonly innerLr: number
   readonly gamma: number
   readonly normalizeAdvantages: boolean
+  /** ExperimentConfig.innerNormalize (default false). */
+  readonly innerNormalize?: boolean
 }
 
 /** The control variates a method may name. */
@@ -179,6 +181,7 @@ const withProblem = <A>(
     alpha: s.innerLr,
     gamma: s.gamma,
     normalizeAdvantages: s.normalizeAdvantages,
+    innerNormalize: s.innerNormalize,
     pre: pre.map((p) => [{ ...p, sampledWith: theta }]),
     post
   })
@@ -245,6 +248,9 @@ export interface DrawRequest {
   readonly innerLr: number
   readonly gamma: number
   readonly normalizeAdvantages: boolean
+  /** ExperimentConfig.innerNormalize and actionScale of the run being measured (defaults false, 1). */
+  readonly innerNormalize?: boolean
+  readonly actionScale?: number
   /** Inner control-variate values of the pre-update batches for a control-variate kind. */
   readonly innerBaselines: (
     kind: ControlVariateKind,
@@ -271,7 +277,8 @@ export const drawMetaGradients = async (r: DrawRequest): Promise<E.Either<TmamlE
       policy: r.policy,
       params,
       seed: r.seed,
-      stream: [...r.stream, phase]
+      stream: [...r.stream, phase],
+      actionScale: r.actionScale
     })
   const pre = await sample([r.theta], 'pre')
   if (E.isLeft(pre)) return pre
@@ -292,7 +299,8 @@ export const drawMetaGradients = async (r: DrawRequest): Promise<E.Either<TmamlE
       estimator: m.estimator,
       innerLr: r.innerLr,
       gamma: r.gamma,
-      normalizeAdvantages: r.normalizeAdvantages
+      normalizeAdvantages: r.normalizeAdvantages,
+      innerNormalize: r.innerNormalize
     }
     const adapted = adaptAll(setting, r.theta, withB)
     if (E.isLeft(adapted)) return adapted
