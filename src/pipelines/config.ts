@@ -66,7 +66,13 @@ const sections = {
     cgIters: PositiveInt,
     damping: refine(t.number, 'a finite number >= 0', (n) => Number.isFinite(n) && n >= 0),
     lineSearchSteps: PositiveInt,
-    backtrack: Fraction
+    backtrack: Fraction,
+    /**
+     * The share of the batch's tasks whose meta-KL gives the conjugate-gradient Fisher-vector
+     * products (rllab/garage's subsample_factor); the line search checks the KL on all tasks.
+     * 1 (ProMP) uses every task.
+     */
+    fisherSubsample: Fraction
   }),
   ppo: t.type({
     clip: PositiveNumber,
@@ -164,7 +170,7 @@ export const publishedDefaults: ExperimentConfig = {
   checkpointEvery: 10,
   normalizeAdvantages: true,
   runDir: '',
-  trpo: { maxKl: 1e-2, cgIters: 10, damping: 1e-5, lineSearchSteps: 15, backtrack: 0.8 },
+  trpo: { maxKl: 1e-2, cgIters: 10, damping: 1e-5, lineSearchSteps: 15, backtrack: 0.8, fisherSubsample: 1 },
   ppo: { clip: 0.3, steps: 5, innerKlPenalty: 5e-4 },
   metaCv: { hidden: [64, 64], innerLr: 2e-2, outerLr: 1e-3, epochs: 3 },
   valueCv: { hidden: [64, 64], lr: 1e-3, epochs: 20, samples: 4 }

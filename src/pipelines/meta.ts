@@ -260,6 +260,33 @@ export const makeMetaProblem = (args: {
   }
 }
 
+/** Rows [0, n) of a tensor's first axis. */
+const leading = (x: tf.Tensor, n: number): tf.Tensor => tf.slice(x, 0, n)
+
+/**
+ * The problem restricted to its first `n` tasks (tasks are drawn i.i.d., so these are a random
+ * subset): TRPO's Fisher-vector products on a subsample, as rllab/garage's `subsample_factor`.
+ * Owns new tensors: dispose it with `disposeMetaProblem`.
+ */
+export const firstTasks = (m: MetaProblem, n: number): MetaProblem => {
+  if (!(Number.isInteger(n) && n >= 1 && n <= m.tasks)) throw new RangeError(`firstTasks: n must be in [1, ${m.tasks}]`)
+  const rows = n * m.episodes
+  const cut = (d: GraphData): GraphData => Object.fromEntries(Object.entries(d).map(([k, x]) => [k, leading(x, rows)]))
+  return {
+    ...m,
+    graph: batchedPolicyGraph(m.policy, n),
+    tasks: n,
+    pre: m.pre.map(cut),
+    post: cut(m.post),
+    postObs: leading(m.postObs, n),
+    postAction: leading(m.postAction, n),
+    postAdvantage: leading(m.postAdvantage, n),
+    postMask: leading(m.postMask, n),
+    preObs: leading(m.preObs, n),
+    preMask: leading(m.preMask, n)
+  }
+}
+
 export const disposeMetaProblem = (m: MetaProblem): void => {
   m.pre.forEach((d) => tf.dispose(Object.values(d)))
   tf.dispose(Object.values(m.post))

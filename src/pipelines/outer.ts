@@ -17,6 +17,8 @@ import {
   disposeOldAdapted,
   clipFraction,
   clippedObjective,
+  disposeMetaProblem,
+  firstTasks,
   lrAndKl,
   lrObjective,
   metaKl,
@@ -156,16 +158,29 @@ export const trpoStep = (
     const ok = checkFinite('meta-gradient', grad, L0)
     if (E.isLeft(ok)) return ok
     const g = flatten(grad)
+    const fisherTasks = Math.max(1, Math.round(cfg.trpo.fisherSubsample * m.tasks))
+    const sub = fisherTasks < m.tasks ? firstTasks(m, fisherTasks) : m
+    const subOld = sub === m ? old : oldAdapted(sub, thetaOld)
+    const Ksub = sub === m ? K : metaKl(sub, subOld)
     const fvp = (v: Float32Array): Float32Array => {
       const direction = toTensors(unflatten(p, v))
-      const hv = hessianVectorProduct(K)(thetaOld, direction)
+      const hv = hessianVectorProduct(Ksub)(thetaOld, direction)
       const out = flatten(toArrays(hv))
       disposeParams(hv)
       disposeParams(direction)
       for (let i = 0; i < out.length; i++) out[i] += cfg.trpo.damping * v[i]
       return out
     }
-    const { x, xFx } = conjugateGradientWithCurvature(fvp, g, cfg.trpo.cgIters)
+    const { x, xFx } = (() => {
+      try {
+        return conjugateGradientWithCurvature(fvp, g, cfg.trpo.cgIters)
+      } finally {
+        if (sub !== m) {
+          disposeOldAdapted(subOld)
+          disposeMetaProblem(sub)
+        }
+      }
+    })()
     if (!(xFx > 0) || !Number.isFinite(xFx))
       return E.left(numericalError('TRPO', `the natural-gradient curvature x'Fx = ${xFx} is not positive`))
     const scale = Math.sqrt((2 * cfg.trpo.maxKl) / xFx)

@@ -13,6 +13,7 @@ import {
   clippedObjective,
   disposeMetaProblem,
   disposeOldAdapted,
+  firstTasks,
   lrObjective,
   makeMetaProblem,
   metaKl,
@@ -137,4 +138,38 @@ describe('pipelines/meta (task-batched)', () => {
       expect(tf.memory().numTensors).toBe(before)
     })
   }
+
+  it('firstTasks(m, n) is the problem of the first n tasks (TRPO Fisher subsampling)', async () => {
+    const est = builtinEstimators.find((e) => e.name === 'tmaml')!
+    const deps = point2dDeps(sampler(), { tasksPerBatch: 3, rolloutsPerTask: 4 }, 6, [5])
+    const data = await iterationData(deps, est)
+    const args = {
+      policy: deps.policy,
+      estimator: est,
+      alpha: deps.cfg.innerLr,
+      gamma: deps.cfg.gamma,
+      normalizeAdvantages: true
+    }
+    const m = makeMetaProblem({ ...args, pre: data.pre, post: data.post })
+    const sub = firstTasks(m, 2)
+    const two = makeMetaProblem({ ...args, pre: data.pre.slice(0, 2), post: data.post.slice(0, 2) })
+    expect(relErr(grad(data.theta, vpgObjective(sub)), grad(data.theta, vpgObjective(two)))).toBeLessThan(1e-6)
+    expect(relErr(grad(data.theta, vpgObjective(sub)), grad(data.theta, vpgObjective(m)))).toBeGreaterThan(1e-3)
+    at(data.theta, (t) => {
+      const a = oldAdapted(sub, t)
+      const b = oldAdapted(two, t)
+      const v = at(data.theta, (d) => {
+        const x = hessianVectorProduct(metaKl(sub, a))(t, d)
+        const y = hessianVectorProduct(metaKl(two, b))(t, d)
+        const r = relErr(flat(x), flat(y))
+        disposeParams(x)
+        disposeParams(y)
+        return r
+      })
+      expect(v).toBeLessThan(1e-6)
+      disposeOldAdapted(a)
+      disposeOldAdapted(b)
+    })
+    ;[sub, two, m].forEach(disposeMetaProblem)
+  })
 })

@@ -132,4 +132,18 @@ describe('pipelines/outer: TRPO trust region', () => {
       disposeMetaProblem(m)
     })
   }
+
+  it('with the Fisher on a subsample of tasks the accepted step still keeps the full meta-KL within budget', async () => {
+    const { deps, m, theta } = await problemFor('tmaml')
+    const before = tf.memory().numTensors
+    const cfg = { ...deps.cfg, trpo: { ...deps.cfg.trpo, fisherSubsample: 1 / 3 } }
+    const r = trpoStep(m, theta, adamInit(theta), cfg)
+    expect(E.isRight(r)).toBe(true)
+    if (E.isLeft(r)) return
+    expect(r.right.stats['lineSearch']).toBeLessThan(cfg.trpo.lineSearchSteps)
+    expect(r.right.stats['kl']).toBeLessThanOrEqual(cfg.trpo.maxKl)
+    expect(r.right.stats['kl']).toBeGreaterThan(0)
+    expect(tf.memory().numTensors).toBe(before)
+    disposeMetaProblem(m)
+  })
 })
