@@ -34,6 +34,7 @@ import type { Estimator } from '../estimators/estimator.js'
 import { adaptedParams } from '../estimators/maml.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
 import {
+  batchedKl,
   batchedLogProb,
   batchedMean,
   batchedLogProbPerDim,
@@ -338,6 +339,23 @@ export const adaptedArrays = (m: MetaProblem, starts: ReadonlyArray<ArrayParams>
   })
   tf.dispose([...Object.values(tiled), ...Object.values(adapted)])
   return out
+}
+
+/**
+ * How far an inner step moved each task's policy: mean over tasks of the masked mean over the first
+ * inner step's observations of KL(pi_start || pi_adapted). A diagnostic of the inner step size.
+ */
+export const innerStepKl = (
+  m: MetaProblem,
+  starts: ReadonlyArray<ArrayParams>,
+  adapted: ReadonlyArray<ArrayParams>
+): number => {
+  const a = stackedTensors(starts)
+  const b = stackedTensors(adapted)
+  const kl = tf.tidy(() => meanOverTasks(batchedKl(m.policy, a, b, m.preObs), m.preMask))
+  const v = kl.dataSync()[0]
+  tf.dispose([kl, ...Object.values(a), ...Object.values(b)])
+  return v
 }
 
 // ---------------------------------------------------------------------------------------------

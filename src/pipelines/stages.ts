@@ -31,6 +31,7 @@ import {
   type WithBaseline,
   adaptedArrays,
   disposeMetaProblem,
+  innerStepKl,
   makeMetaProblem
 } from './meta.js'
 import type { AdamState } from './optim/adam.js'
@@ -312,7 +313,7 @@ export const adaptPolicies = (): OperatorFunction<IterationContext, IterationCon
             `task ${bad}: the adapted parameters are not finite; the run stops here, the last checkpoint is intact`
           )
         )
-      return E.right({ ...ctx, current })
+      return E.right(withStats({ ...ctx, current }, { innerKl: innerStepKl(problem, ctx.current, current) }))
     } finally {
       disposeMetaProblem(problem)
     }
