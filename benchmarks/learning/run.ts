@@ -9,7 +9,8 @@
  *
  * Flags: --estimator NAME (default maml) --outer vpg|trpo|ppo (trpo) --cv KIND (linear) --seeds 1,2,3
  * (or 1-3) --iterations N (200) --config base.json (more config fields) --runs DIR (where run folders
- * go; default runs/bench-learning) --out FILE --workers N.
+ * go, named <estimator>-<cv>-s<seed> as `tmaml experiment compare` names them; default
+ * runs/bench-learning) --out FILE --workers N.
  *
  * The anchor (DESIGN.md, "Learning"): learn2learn's examples/rl MAML-TRPO figure, 3 seeds, read from
  * the plot (approximate; wide seed spread).
@@ -91,17 +92,41 @@ const main = (): number => {
     return 2
   }
   const user = values.config !== undefined ? (JSON.parse(fs.readFileSync(values.config, 'utf8')) as object) : {}
-  const label = `${values.estimator}-${values.outer}-${values.cv}`
   const out = values.out ?? path.join('benchmarks', 'results', `learning-halfcheetah-dir-${values.estimator}.json`)
   fs.mkdirSync(values.runs, { recursive: true })
   const cli = path.join('bin', 'tmaml.js')
   const curves: Record<string, number[]> = {}
   const started = Date.now()
   for (const seed of seeds) {
-    const runDir = path.join(values.runs, `halfcheetah-dir-${label}-s${seed}`)
+    // The folder layout of `tmaml experiment compare` (<out>/<estimator>-<cv>-s<seed>), so a comparison's
+    // runs serve as this benchmark's and the other way round.
+    const runDir = path.join(
+      values.runs,
+      `${values.estimator}:${values.cv}`.replace(/[^A-Za-z0-9.()-]+/g, '-') + `-s${seed}`
+    )
+    const existing = path.join(runDir, 'config.json')
+    if (fs.existsSync(existing)) {
+      const c = JSON.parse(fs.readFileSync(existing, 'utf8')) as Record<string, unknown>
+      const want: Record<string, unknown> = {
+        env: 'halfcheetah-dir',
+        estimator: values.estimator,
+        outer: values.outer,
+        controlVariate: values.cv,
+        tasksPerBatch: 20,
+        rolloutsPerTask: 20,
+        seed
+      }
+      const off = Object.keys(want).filter((k) => c[k] !== want[k])
+      if (off.length > 0) {
+        console.error(
+          `bench:learning: ${runDir} holds a run with other settings (${off.join(', ')}); choose another --runs`
+        )
+        return 2
+      }
+    }
     const done = readPost(runDir).length
     if (done < iterations) {
-      const cfgFile = path.join(values.runs, `${label}-s${seed}.json`)
+      const cfgFile = path.join(values.runs, `${path.basename(runDir)}.json`)
       const resume = fs.existsSync(path.join(runDir, 'checkpoint.json'))
       const cfg = {
         env: 'halfcheetah-dir',
