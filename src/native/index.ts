@@ -12,5 +12,5 @@ export {
   registerNativeBackend,
   nativeKernelConfigs
 } from './nativeBackend.js'
-export { type NativeAddon, type AddonLoad, type GemmKind, loadAddon, addonPath } from './addon.js'
+export { type NativeAddon, type AddonLoad, loadAddon, addonPath } from './addon.js'
 export { nativeBackendName } from './kernels/support.js'

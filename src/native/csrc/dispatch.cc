@@ -1,5 +1,8 @@
 // Picks, once at load time, the copy of the element-wise loops and of the built-in GEMM built for
 // the best instruction set this CPU supports (AVX-512, AVX2+FMA, or baseline SSE2).
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels.h"
 
 namespace tmaml {
@@ -13,7 +16,7 @@ namespace {
 
 enum class Level { kBase, kAvx2, kAvx512 };
 
-Level detect() {
+Level supported() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
@@ -22,6 +25,16 @@ Level detect() {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Level::kAvx2;
 #endif
   return Level::kBase;
+}
+
+// TMAML_NATIVE_SIMD=avx2|sse2 caps the level (never raises it): so that the lower copies of the loops
+// and of the built-in GEMM can be tested and measured on a machine that has AVX-512.
+Level detect() {
+  const Level best = supported();
+  const char* cap = std::getenv("TMAML_NATIVE_SIMD");
+  if (cap == nullptr) return best;
+  const Level want = std::strcmp(cap, "sse2") == 0 ? Level::kBase : std::strcmp(cap, "avx2") == 0 ? Level::kAvx2 : best;
+  return want < best ? want : best;
 }
 
 const Level level = detect();
