@@ -195,8 +195,10 @@ class Pipeline:
         self.dt = dtype
         read = arr
         arr = lambda ref: read(ref).to(dtype)
-        if int(cfg["innerSteps"]) != 1 or cfg["innerNormalize"]:
-            raise SystemExit("maml_torch.py: the pipeline suite covers one inner step without innerNormalize")
+        if int(cfg["innerSteps"]) != 1 or cfg["innerNormalize"] or float(cfg["trpo"].get("fisherSubsample", 1)) != 1:
+            raise SystemExit(
+                "maml_torch.py: the pipeline suite covers one inner step, no innerNormalize, trpo.fisherSubsample 1"
+            )
         self.K, self.E, self.T = int(size["tasks"]), int(size["episodes"]), int(size["horizon"])
         self.layers = len(size["hidden"]) + 1
         self.alpha, self.gamma = float(cfg["innerLr"]), float(cfg["gamma"])
