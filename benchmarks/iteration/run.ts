@@ -1,95 +1,156 @@
 /**
- * `npm run bench:iteration`: the wall-time breakdown of one meta-iteration at the published batch
- * (halfcheetah-dir, 40 tasks x 20 episodes x horizon 100, tmaml + meta control variate, VPG) —
- * task sampling, rollouts, control-variate fitting, adaptation, meta-gradient + outer step — and the
- * physics-only time of the same number of env steps with the same worker threads, measured in the
- * same run, printed as a ratio.
+ * `npm run bench:iteration`: the wall time of one meta-iteration of the training pipeline at the
+ * published batch (halfcheetah-dir, 40 tasks x 20 episodes x horizon 100, tmaml + meta control
+ * variate), for each outer optimiser asked for (default VPG and TRPO), with its stage breakdown, and
+ * the physics-only time of the same number of env steps with the same worker threads, measured in the
+ * same run, as a ratio.
  *
- * Flags: --tasks N --rollouts N --workers N --estimator NAME --cv KIND --outer ALG --iterations N (timed
- * iterations after one warm-up, default 2) --json.
+ * `--json` prints one object: `{ backend, notes, workers, estimator, controlVariate, loadAverage, runs }`
+ * where each run is `{ outer, tasks, episodes, horizon, iterationSeconds, physicsSeconds, ratio,
+ * stages }`: iterationSeconds the mean wall time of the timed iterations (from one emitted iteration
+ * to the next), ratio = iterationSeconds / physicsSeconds, stages the mean seconds per pipeline stage.
+ *
+ * Flags: --outers vpg,trpo,ppo --tasks N --rollouts N --workers N --estimator NAME --cv KIND
+ * --iterations N (timed iterations after one warm-up, default 2) --json.
  */
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { lastValueFrom, take, toArray } from 'rxjs'
+import { lastValueFrom, take, tap, toArray } from 'rxjs'
 import { formatError } from '../../src/base/errors.js'
 import { benchmarkEnvs } from '../../src/envs/bench.js'
 import { getEnvSpec } from '../../src/envs/registry.js'
 import { estimatorByName } from '../../src/estimators/builtins.js'
 import { initBackend, resolveBackendChoice } from '../../src/graph/backend.js'
-import { resolveConfig } from '../../src/pipelines/config.js'
+import { type ExperimentConfig, resolveConfig } from '../../src/pipelines/config.js'
 import { makeSampler } from '../../src/pipelines/sampler/index.js'
 import type { TrainDeps } from '../../src/pipelines/stages.js'
 import { initialState, metaTrain } from '../../src/pipelines/train.js'
 
+const envId = 'halfcheetah-dir'
+
+interface Run {
+  readonly outer: string
+  readonly tasks: number
+  readonly episodes: number
+  readonly horizon: number
+  readonly iterationSeconds: number
+  readonly physicsSeconds: number
+  readonly ratio: number
+  readonly stages: Readonly<Record<string, number>>
+}
+
+const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1)
+
+/** Time `1 + timed` iterations of `cfg`; the mean wall time and stage seconds of the timed ones. */
+const timeIterations = async (
+  cfg: ExperimentConfig,
+  timed: number
+): Promise<E.Either<string, { seconds: number; stages: Record<string, number>; steps: number; horizon: number }>> => {
+  const env = getEnvSpec(cfg.env)
+  if (E.isLeft(env)) return E.left(`env ${cfg.env}`)
+  const sampler = await makeSampler({ workers: cfg.workers })
+  if (E.isLeft(sampler)) return E.left(formatError(sampler.left))
+  const deps: TrainDeps = {
+    cfg,
+    env: env.right,
+    horizon: env.right.horizon,
+    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: 'tanh' },
+    estimator: estimatorByName(cfg.estimator)!,
+    sampler: sampler.right
+  }
+  const emitted: number[] = []
+  const t0 = performance.now()
+  try {
+    const contexts = await lastValueFrom(
+      metaTrain(deps)(initialState(deps)).pipe(
+        take(1 + timed),
+        tap(() => emitted.push(performance.now())),
+        toArray()
+      )
+    )
+    const measured = contexts.slice(1)
+    const walls = emitted.map((t, i) => (t - (i === 0 ? t0 : emitted[i - 1])) / 1000).slice(1)
+    const names = [...new Set(measured.flatMap((c) => Object.keys(c.timings)))]
+    const stages = Object.fromEntries(names.map((k) => [k, mean(measured.map((c) => c.timings[k] ?? 0))]))
+    const steps = mean(measured.map((c) => c.stats['stepsThisIteration'] ?? 0))
+    return E.right({ seconds: mean(walls), stages, steps, horizon: deps.horizon })
+  } finally {
+    await sampler.right.close()
+  }
+}
+
 const main = async (): Promise<number> => {
   const { values } = parseArgs({
     options: {
+      outers: { type: 'string', default: 'vpg,trpo' },
       tasks: { type: 'string', default: '40' },
       rollouts: { type: 'string', default: '20' },
       workers: { type: 'string', default: '2' },
       estimator: { type: 'string', default: 'tmaml' },
       cv: { type: 'string', default: 'meta' },
-      outer: { type: 'string', default: 'vpg' },
       iterations: { type: 'string', default: '2' },
       json: { type: 'boolean', default: false }
     }
   })
   const timed = Number(values.iterations)
-  const cfg = resolveConfig({
-    env: 'halfcheetah-dir',
-    tasksPerBatch: Number(values.tasks),
-    rolloutsPerTask: Number(values.rollouts),
-    workers: Number(values.workers),
-    estimator: values.estimator,
-    controlVariate: values.cv,
-    outer: values.outer,
-    iterations: 1 + timed,
-    evalEvery: 0
-  })
-  if (E.isLeft(cfg)) {
-    console.error(formatError(cfg.left))
+  if (!Number.isInteger(timed) || timed < 1) {
+    console.error(`--iterations must be an integer >= 1, got ${values.iterations}`)
     return 2
+  }
+  const configs: ExperimentConfig[] = []
+  for (const outer of values.outers.split(',')) {
+    const cfg = resolveConfig({
+      env: envId,
+      tasksPerBatch: Number(values.tasks),
+      rolloutsPerTask: Number(values.rollouts),
+      workers: Number(values.workers),
+      estimator: values.estimator,
+      controlVariate: values.cv,
+      outer,
+      iterations: 1 + timed,
+      evalEvery: 0
+    })
+    if (E.isLeft(cfg)) {
+      console.error(formatError(cfg.left))
+      return 2
+    }
+    configs.push(cfg.right)
   }
   const choice = resolveBackendChoice(undefined, process.env)
   const backend = E.isRight(choice) ? await initBackend(choice.right) : choice
-  const env = getEnvSpec(cfg.right.env)
-  if (E.isLeft(backend) || E.isLeft(env)) {
-    console.error(E.isLeft(backend) ? formatError(backend.left) : 'env')
+  if (E.isLeft(backend)) {
+    console.error(formatError(backend.left))
     return 1
   }
-  const sampler = await makeSampler({ workers: cfg.right.workers })
-  if (E.isLeft(sampler)) {
-    console.error(formatError(sampler.left))
-    return 1
+  const loadStart = loadavg()[0]
+  const workers = configs[0].workers
+  const timings: Array<{
+    cfg: ExperimentConfig
+    seconds: number
+    stages: Record<string, number>
+    steps: number
+    horizon: number
+  }> = []
+  for (const cfg of configs) {
+    process.stderr.write(
+      `${cfg.outer}: backend ${backend.right.active}; ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${workers} workers; 1 warm-up + ${timed} timed iterations\n`
+    )
+    const r = await timeIterations(cfg, timed)
+    if (E.isLeft(r)) {
+      console.error(r.left)
+      return 1
+    }
+    timings.push({ cfg, ...r.right })
   }
-  const deps: TrainDeps = {
-    cfg: cfg.right,
-    env: env.right,
-    horizon: env.right.horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.right.hidden, activation: 'tanh' },
-    estimator: estimatorByName(cfg.right.estimator)!,
-    sampler: sampler.right
-  }
-  process.stderr.write(
-    `backend ${backend.right.active}; ${cfg.right.tasksPerBatch} tasks x ${cfg.right.rolloutsPerTask} episodes x ${deps.horizon} steps, ${cfg.right.workers} workers; 1 warm-up + ${timed} timed iterations\n`
-  )
-  const contexts = await lastValueFrom(metaTrain(deps)(initialState(deps)).pipe(take(1 + timed), toArray()))
-  await sampler.right.close()
-  const measured = contexts.slice(1)
-  const mean = (f: (c: (typeof measured)[number]) => number) => measured.reduce((a, c) => a + f(c), 0) / measured.length
-  const stagesSeconds = Object.fromEntries(
-    ['tasks', 'sample', 'controlVariates', 'adapt', 'metaUpdate'].map((k) => [k, mean((c) => c.timings[k] ?? 0)])
-  )
-  const total = Object.values(stagesSeconds).reduce((a, b) => a + b, 0)
-  const steps = mean((c) => c.stats['stepsThisIteration'] ?? 0)
 
-  process.stderr.write(
-    `physics only: ${Math.round(steps)} env steps of halfcheetah-dir on ${cfg.right.workers} worker thread(s)\n`
-  )
+  // Physics of the largest number of env steps per iteration (every outer samples the same batch).
+  const steps = Math.max(...timings.map((t) => t.steps))
+  process.stderr.write(`physics only: ${Math.round(steps)} env steps of ${envId} on ${workers} worker thread(s)\n`)
   const physics = await benchmarkEnvs({
-    envIds: ['halfcheetah-dir'],
-    steps: Math.ceil(steps / Math.max(1, cfg.right.workers)),
-    workerCounts: cfg.right.workers > 0 ? [cfg.right.workers] : [],
+    envIds: [envId],
+    steps: Math.ceil(steps / Math.max(1, workers)),
+    workerCounts: workers > 0 ? [workers] : [],
     native: false
   })
   if (E.isLeft(physics)) {
@@ -97,34 +158,62 @@ const main = async (): Promise<number> => {
     return 1
   }
   const row = physics.right.rows[0]
-  const rate = cfg.right.workers > 0 ? row.workers[String(cfg.right.workers)] : row.stepsPerSec
-  const physicsSeconds = steps / rate
-  const report = {
-    backend: backend.right.active,
-    workers: cfg.right.workers,
-    envSteps: steps,
-    seconds: stagesSeconds,
-    totalSeconds: total,
-    physicsSeconds,
-    samplingOverPhysics: stagesSeconds['sample'] / physicsSeconds,
-    iterationOverPhysics: total / physicsSeconds
-  }
-  if (values.json) console.log(JSON.stringify(report, null, 2))
-  else {
+  const rate = workers > 0 ? row.workers[String(workers)] : row.stepsPerSec
+
+  const runs: Run[] = timings.map((t) => {
+    const physicsSeconds = t.steps / rate
+    return {
+      outer: t.cfg.outer,
+      tasks: t.cfg.tasksPerBatch,
+      episodes: t.cfg.rolloutsPerTask,
+      horizon: t.horizon,
+      iterationSeconds: t.seconds,
+      physicsSeconds,
+      ratio: t.seconds / physicsSeconds,
+      stages: t.stages
+    }
+  })
+  if (values.json) {
     console.log(
-      `one meta-iteration, halfcheetah-dir, ${cfg.right.tasksPerBatch} x ${cfg.right.rolloutsPerTask} x ${deps.horizon}, ${cfg.right.estimator} + ${cfg.right.controlVariate} CV, ${cfg.right.outer}; backend ${report.backend}, ${report.workers} workers (mean of ${timed})`
+      JSON.stringify(
+        {
+          backend: backend.right.active,
+          notes: backend.right.notes,
+          env: envId,
+          workers,
+          estimator: configs[0].estimator,
+          controlVariate: configs[0].controlVariate,
+          timedIterations: timed,
+          loadAverage: [loadStart, loadavg()[0]],
+          runs
+        },
+        null,
+        2
+      )
     )
+    return 0
+  }
+  console.log(
+    `one meta-iteration, ${envId}, ${configs[0].estimator} + ${configs[0].controlVariate} CV; backend ${backend.right.active} (${backend.right.notes.join(', ')}), ${workers} workers, mean of ${timed} after a warm-up`
+  )
+  console.log(`1-min load average ${loadStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`)
+  for (const r of runs) {
+    const total = Object.values(r.stages).reduce((a, b) => a + b, 0)
+    console.log(`\n${r.outer}: ${r.tasks} x ${r.episodes} x ${r.horizon}`)
     console.log('| stage | seconds | share |')
     console.log('|---|---|---|')
-    for (const [k, v] of Object.entries(stagesSeconds))
+    for (const [k, v] of Object.entries(r.stages))
       console.log(`| ${k} | ${v.toFixed(2)} | ${((100 * v) / total).toFixed(0)}% |`)
-    console.log(`| total | ${total.toFixed(2)} | 100% |`)
+    console.log(`| stages total | ${total.toFixed(2)} | 100% |`)
     console.log(
-      `physics only, same ${Math.round(steps)} env steps on ${report.workers} worker(s): ${physicsSeconds.toFixed(2)} s`
+      `iteration (wall) ${r.iterationSeconds.toFixed(2)} s; physics only, same ${Math.round(r.physicsSeconds * rate)} env steps on ${workers} worker(s): ${r.physicsSeconds.toFixed(2)} s; iteration / physics = ${r.ratio.toFixed(2)}`
     )
-    console.log(
-      `sampling / physics = ${report.samplingOverPhysics.toFixed(2)}; whole iteration / physics = ${report.iterationOverPhysics.toFixed(2)}`
-    )
+  }
+  if (runs.length > 1) {
+    const vpg = runs.find((r) => r.outer === 'vpg')
+    if (vpg !== undefined)
+      for (const r of runs.filter((x) => x !== vpg))
+        console.log(`${r.outer} iteration / vpg iteration = ${(r.iterationSeconds / vpg.iterationSeconds).toFixed(2)}`)
   }
   return 0
 }

@@ -51,7 +51,10 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
       `backend   ${report.backend}${report.backendNotes.length > 0 ? ` (${report.backendNotes.join(', ')})` : ''}`
     )
     const n = report.native
-    console.log(`native    ${n.active ? 'active' : `inactive${n.reason !== undefined ? ` (${n.reason})` : ''}`}`)
+    const gemm = n.gemm !== undefined ? `gemm ${n.gemm}: ${n.blas ?? '?'}` : undefined
+    console.log(
+      `native    ${n.active ? `active (${gemm ?? '?'})` : `inactive${n.reason !== undefined ? ` (${n.reason})` : ''}`}`
+    )
     console.log('self-check (autodiff vs finite differences):')
     for (const c of checks)
       console.log(

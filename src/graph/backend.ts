@@ -133,7 +133,10 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
   registerStopGradientKernel(name)
   const notes: string[] = []
   if (name === 'wasm') notes.push(`simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`)
-  if (name === 'native') notes.push(`blas=${nativeStatus().blas ?? '?'}`, `simd=${nativeStatus().simd ?? '?'}`)
+  if (name === 'native') {
+    const n = nativeStatus()
+    notes.push(`gemm=${n.gemm ?? '?'}`, `blas=${n.blas ?? '?'}`, `simd=${n.simd ?? '?'}`)
+  }
   return E.right({ requested: choice, active: tf.getBackend(), notes })
 }
 

@@ -32,6 +32,22 @@ export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp]
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const
 export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp]
 
+/** Which GEMM the addon multiplies with: OpenBLAS's sgemm, or its own (csrc/gemm_builtin.h). */
+export type GemmKind = 'openblas' | 'builtin'
+
+/**
+ * Batched sgemm; dims = [batch, aBatch, bBatch, M, N, K, transA, transB]; aIndex / bIndex give each
+ * output batch's operand matrix (null: same index, or 0 for a single matrix).
+ */
+export type MatMulFn = (
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  dims: Int32Array,
+  aIndex: Int32Array | null,
+  bIndex: Int32Array | null
+) => void
+
 /** Typed arrays of 32-bit elements (what the strided copy moves). */
 export type Word32Array = Float32Array | Int32Array
 
@@ -48,20 +64,16 @@ export interface NativeAddon {
   readonly stridedCopy: (x: Word32Array, out: Word32Array, dims: Int32Array) => void
   /** x viewed as [outer, reduce, inner] reduced over the middle axis into [outer, inner]. */
   readonly reduce: (op: ReduceOp, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number) => void
+  /** Batched sgemm on the build's GEMM (see MatMulFn). */
+  readonly matMul: MatMulFn
+  /** `matMul` on the built-in GEMM whatever the build uses (tests and benchmarks compare the two). */
+  readonly matMulBuiltin: MatMulFn
   /**
-   * Batched sgemm; dims = [batch, aBatch, bBatch, M, N, K, transA, transB]; aIndex / bIndex give each
-   * output batch's operand matrix (null: same index, or 0 for a single matrix).
+   * The GEMM `matMul` uses (`openblas`, or `builtin` when the addon was built without OpenBLAS), the
+   * BLAS build string (openblas_get_config, or the built-in GEMM's tile) and the SIMD level of the
+   * element-wise loops and the built-in GEMM.
    */
-  readonly matMul: (
-    a: Float32Array,
-    b: Float32Array,
-    out: Float32Array,
-    dims: Int32Array,
-    aIndex: Int32Array | null,
-    bIndex: Int32Array | null
-  ) => void
-  /** BLAS build string (openblas_get_config) and the SIMD level the element-wise loops use. */
-  readonly info: () => { readonly blas: string; readonly simd: string }
+  readonly info: () => { readonly gemm: GemmKind; readonly blas: string; readonly simd: string }
 }
 
 /** Where the built addon lives, whether running from src/ (tsx, vitest) or dist/ (tsc output). */
@@ -69,7 +81,15 @@ export const addonPath: string = fileURLToPath(
   new URL('../../src/native/build/Release/tmaml_native.node', import.meta.url)
 )
 
-const functionNames: ReadonlyArray<keyof NativeAddon> = ['unary', 'binary', 'stridedCopy', 'reduce', 'matMul', 'info']
+const functionNames: ReadonlyArray<keyof NativeAddon> = [
+  'unary',
+  'binary',
+  'stridedCopy',
+  'reduce',
+  'matMul',
+  'matMulBuiltin',
+  'info'
+]
 
 const isAddon = (m: unknown): m is NativeAddon =>
   typeof m === 'object' &&

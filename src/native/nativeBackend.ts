@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
-import { type NativeAddon, addonPath, loadAddon } from './addon.js'
+import { type GemmKind, type NativeAddon, addonPath, loadAddon } from './addon.js'
 import { binaryKernels } from './kernels/binary.js'
 import { tileKernel, transposeKernel } from './kernels/layout.js'
 import { matMulKernel } from './kernels/matMul.js'
@@ -31,8 +31,9 @@ import { existsSync } from 'node:fs'
 /**
  * Whether the native backend can be used. `built`: the addon file exists. `active`: it loaded,
  * passed the self-check and the `native` backend is registered. `reason`: why not, when inactive.
- * `blas`: the BLAS build string (e.g. "OpenBLAS 0.3.21 ... Haswell"); `simd`: the instruction set
- * the element-wise loops dispatch to.
+ * `gemm`: the GEMM behind BatchMatMul (`openblas`, or `builtin` when the addon was built without
+ * OpenBLAS: see README.md, Build); `blas`: its build string (e.g. "OpenBLAS 0.3.21 ... Haswell", or
+ * "built-in sgemm, avx512 12x32 tiles"); `simd`: the instruction set the element-wise loops dispatch to.
  *
  * @category model
  * @since 0.1.0
@@ -41,6 +42,7 @@ export interface NativeStatus {
   readonly built: boolean
   readonly active: boolean
   readonly reason?: string
+  readonly gemm?: GemmKind
   readonly blas?: string
   readonly simd?: string
 }
@@ -103,15 +105,15 @@ const computeStatus = (): NativeStatus => {
   if (nativeDisabledByEnv()) return { built, active: false, reason: 'disabled by TMAML_NATIVE=0' }
   const loaded = loadAddon(path)
   if (loaded._tag !== 'Loaded') return { built, active: false, reason: loaded.reason }
-  const { blas, simd } = loaded.addon.info()
+  const { gemm, blas, simd } = loaded.addon.info()
   // Register the kernels under a scratch name first, so a failed check leaves no 'native' behind.
   const probe = `${nativeBackendName}-selfcheck`
   for (const k of nativeKernelConfigs(loaded.addon)) tf.registerKernel({ ...k, backendName: probe })
   const failure = selfCheck(probe)
   for (const k of tf.getKernelsForBackend(probe)) tf.unregisterKernel(k.kernelName, probe)
-  if (failure !== null) return { built, active: false, reason: `self-check failed: ${failure}`, blas, simd }
+  if (failure !== null) return { built, active: false, reason: `self-check failed: ${failure}`, gemm, blas, simd }
   registerNativeBackend(loaded.addon)
-  return { built, active: true, blas, simd }
+  return { built, active: true, gemm, blas, simd }
 }
 
 /**

@@ -21,6 +21,12 @@ const cases: ReadonlyArray<Case> = [
     inputs: { a: { shape: [2, 7, 5], seed: 3 }, b: { shape: [3, 7], seed: 4 } },
     attrs: { transposeA: true, transposeB: true }
   },
+  // Two KC blocks of the built-in GEMM (K > 256), a ragged last row strip and narrow column panels.
+  {
+    kernel: tf.BatchMatMul,
+    inputs: { a: { shape: [29, 300], seed: 13 }, b: { shape: [22, 300], seed: 14 } },
+    attrs: { transposeB: true }
+  },
   { kernel: tf.Tanh, inputs: { x: { shape: [67], seed: 5 } }, attrs: {} },
   { kernel: tf.Exp, inputs: { x: { shape: [67], seed: 6 } }, attrs: {} },
   { kernel: tf.Add, inputs: { a: { shape: [4, 6], seed: 7 }, b: { shape: [6], seed: 8 } }, attrs: {} },

@@ -35,7 +35,6 @@ import { adaptedParams } from '../estimators/maml.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
 import {
   batchedKl,
-  batchedLogProb,
   batchedMean,
   batchedLogProbPerDim,
   batchedPolicyGraph,
@@ -45,7 +44,7 @@ import {
 } from './batchedPolicy.js'
 import { type EpisodeBatch, concatBatches, returnsToGo } from './episodes.js'
 import type { ArrayParams } from './optim/params.js'
-import { type PolicySpec, policyKl, toArrays, toTensors } from './policy.js'
+import { type PolicySpec, policyMean, toArrays, toTensors } from './policy.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -379,7 +378,9 @@ export const vpgObjective =
 
 /**
  * The old adapted policies theta'_k(theta_old), held constant for a step: the denominators of the
- * ratios and the first argument of the KL, evaluated once on the post-update steps.
+ * ratios and the first argument of the KL, evaluated once on the post-update steps. Also the
+ * pre-update policy theta_old on the first inner step's observations, the first argument of PPO's
+ * inner-KL penalty (constant during a step, so not recomputed by each of its Adam steps).
  */
 export interface OldAdapted {
   /** Tiled [K, ...]. */
@@ -389,6 +390,15 @@ export interface OldAdapted {
   readonly logStd: tf.Tensor
   /** log pi_old(a | s) of the post-update steps, [K, E T]. */
   readonly logProb: tf.Tensor
+  /** theta_old's action means [K E T, actDim] on the pre-update observations, and its log-std [actDim]. */
+  readonly preMean: tf.Tensor
+  readonly preLogStd: tf.Tensor
+}
+
+/** Pre-update observations as rows [K E T, obsDim] (the policy is shared by all tasks before adaptation). */
+const preRows = (m: MetaProblem): tf.Tensor => {
+  const [K, N] = m.preMask.shape
+  return tf.reshape(m.preObs, [K * N, m.policy.obsDim])
 }
 
 export const oldAdapted = (m: MetaProblem, thetaOld: Params): OldAdapted => {
@@ -396,60 +406,75 @@ export const oldAdapted = (m: MetaProblem, thetaOld: Params): OldAdapted => {
   return tf.tidy(() => {
     const mean = batchedMean(m.policy, params, m.postObs)
     const logStd = tf.expandDims(params['logStd'], 1)
-    return { params, mean, logStd, logProb: diagGaussianLogProb(mean, logStd, m.postAction) }
+    return {
+      params,
+      mean,
+      logStd,
+      logProb: diagGaussianLogProb(mean, logStd, m.postAction),
+      preMean: policyMean(m.policy, thetaOld, preRows(m)),
+      preLogStd: tf.clone(thetaOld['logStd'])
+    }
   })
 }
 
 export const disposeOldAdapted = (o: OldAdapted): void => {
-  tf.dispose([...Object.values(o.params), o.mean, o.logStd, o.logProb])
+  tf.dispose([...Object.values(o.params), o.mean, o.logStd, o.logProb, o.preMean, o.preLogStd])
 }
 
-/** log pi_theta'(a | s) of the post-update steps, [K, E T]. */
-const postLogProb = (m: MetaProblem, adapted: Params): tf.Tensor =>
-  batchedLogProb(m.policy, adapted, m.postObs, m.postAction)
+/** The adapted policies on the post-update observations: means [K, E T, actDim], log-stds [K, 1, actDim]. */
+interface PostPolicy {
+  readonly mean: tf.Tensor
+  readonly logStd: tf.Tensor
+}
+
+/** One forward pass of the adapted policies over the post-update observations, shared by ratio and KL. */
+const postPolicy = (m: MetaProblem, adapted: Params): PostPolicy => ({
+  mean: batchedMean(m.policy, adapted, m.postObs),
+  logStd: tf.expandDims(adapted['logStd'], 1)
+})
 
 /** Likelihood ratios pi_theta'_k(theta) / pi_theta'_k(theta_old) on the post-update steps, [K, E T]. */
-const ratioAt = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Tensor =>
-  tf.exp(tf.sub(postLogProb(m, adapted), old.logProb))
+const ratioOf = (m: MetaProblem, q: PostPolicy, old: OldAdapted): tf.Tensor =>
+  tf.exp(tf.sub(diagGaussianLogProb(q.mean, q.logStd, m.postAction), old.logProb))
 
-const lrOf = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Scalar =>
-  meanOverTasks(tf.mul(ratioAt(m, adapted, old), m.postAdvantage), m.postMask)
+const ratioAt = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Tensor => ratioOf(m, postPolicy(m, adapted), old)
 
-const klOf = (m: MetaProblem, adapted: Params, old: OldAdapted): tf.Scalar =>
-  meanOverTasks(
-    diagGaussianKl(
-      old.mean,
-      old.logStd,
-      batchedMean(m.policy, adapted, m.postObs),
-      tf.expandDims(adapted['logStd'], 1)
-    ),
-    m.postMask
-  )
+const lrOf = (m: MetaProblem, q: PostPolicy, old: OldAdapted): tf.Scalar =>
+  meanOverTasks(tf.mul(ratioOf(m, q, old), m.postAdvantage), m.postMask)
+
+const klOf = (m: MetaProblem, q: PostPolicy, old: OldAdapted): tf.Scalar =>
+  meanOverTasks(diagGaussianKl(old.mean, old.logStd, q.mean, q.logStd), m.postMask)
+
+/** The share of valid post-update steps whose ratio r [K, E T] left [1 - clip, 1 + clip]. */
+const clipFractionOf = (m: MetaProblem, r: tf.Tensor, clip: number): tf.Scalar => {
+  const out = tf.cast(tf.greater(tf.abs(tf.sub(r, 1)), clip), 'float32')
+  return tf.div(tf.sum(tf.mul(out, m.postMask)), tf.maximum(tf.sum(m.postMask), 1)) as tf.Scalar
+}
 
 /** TRPO's surrogate: mean over tasks of the masked mean of ratio * advantage. */
 export const lrObjective =
   (m: MetaProblem, old: OldAdapted) =>
   (theta: Params): tf.Scalar =>
-    tf.tidy(() => lrOf(m, adaptAll(m)(theta), old))
+    tf.tidy(() => lrOf(m, postPolicy(m, adaptAll(m)(theta)), old))
 
 /** TRPO's metric: the mean KL between the old and new adapted policies on post-update observations. */
 export const metaKl =
   (m: MetaProblem, old: OldAdapted) =>
   (theta: Params): tf.Scalar =>
-    tf.tidy(() => klOf(m, adaptAll(m)(theta), old))
+    tf.tidy(() => klOf(m, postPolicy(m, adaptAll(m)(theta)), old))
 
-/** TRPO's surrogate and metric at one candidate theta, sharing one adaptation: [L, K]. */
+/** TRPO's surrogate and metric at one candidate theta, sharing one adaptation and policy pass: [L, K]. */
 export const lrAndKl =
   (m: MetaProblem, old: OldAdapted) =>
   (theta: Params): readonly [tf.Scalar, tf.Scalar] =>
     tf.tidy(() => {
-      const a = adaptAll(m)(theta)
-      return [lrOf(m, a, old), klOf(m, a, old)] as const
+      const q = postPolicy(m, adaptAll(m)(theta))
+      return [lrOf(m, q, old), klOf(m, q, old)] as const
     })
 
 /** PPO/ProMP's clipped surrogate minus the inner KL penalty on pre-update observations. */
 export const clippedObjective =
-  (m: MetaProblem, old: OldAdapted, thetaOld: Params, clip: number, klPenalty: number) =>
+  (m: MetaProblem, old: OldAdapted, clip: number, klPenalty: number) =>
   (theta: Params): tf.Scalar =>
     tf.tidy(() => {
       const r = ratioAt(m, adaptAll(m)(theta), old)
@@ -460,15 +485,20 @@ export const clippedObjective =
       )
       if (klPenalty === 0) return clipped
       const [K, N] = m.preMask.shape
-      const rows = tf.reshape(m.preObs, [K * N, m.policy.obsDim])
-      const innerKl = meanOverTasks(tf.reshape(policyKl(m.policy, thetaOld, theta, rows), [K, N]), m.preMask)
+      const kl = diagGaussianKl(old.preMean, old.preLogStd, policyMean(m.policy, theta, preRows(m)), theta['logStd'])
+      const innerKl = meanOverTasks(tf.reshape(kl, [K, N]), m.preMask)
       return tf.sub(clipped, tf.mul(innerKl, klPenalty)) as tf.Scalar
     })
 
 /** PPO's clip fraction at theta: the share of valid post-update steps whose ratio left [1 - clip, 1 + clip]. */
 export const clipFraction = (m: MetaProblem, old: OldAdapted, theta: Params, clip: number): tf.Scalar =>
-  tf.tidy(() => {
-    const r = ratioAt(m, adaptAll(m)(theta), old)
-    const out = tf.cast(tf.greater(tf.abs(tf.sub(r, 1)), clip), 'float32')
-    return tf.div(tf.sum(tf.mul(out, m.postMask)), tf.maximum(tf.sum(m.postMask), 1)) as tf.Scalar
-  })
+  tf.tidy(() => clipFractionOf(m, ratioAt(m, adaptAll(m)(theta), old), clip))
+
+/** The meta-KL and PPO's clip fraction at theta, sharing one adaptation and policy pass: [K, clip fraction]. */
+export const klAndClipFraction =
+  (m: MetaProblem, old: OldAdapted, clip: number) =>
+  (theta: Params): readonly [tf.Scalar, tf.Scalar] =>
+    tf.tidy(() => {
+      const q = postPolicy(m, adaptAll(m)(theta))
+      return [klOf(m, q, old), clipFractionOf(m, ratioOf(m, q, old), clip)] as const
+    })

@@ -15,10 +15,10 @@ import {
   type MetaProblem,
   type OldAdapted,
   disposeOldAdapted,
-  clipFraction,
   clippedObjective,
   disposeMetaProblem,
   firstTasks,
+  klAndClipFraction,
   lrAndKl,
   lrObjective,
   metaKl,
@@ -55,12 +55,13 @@ const gradientArrays = (p: ArrayParams, objective: (t: Params) => tf.Scalar): { 
     return { value, grad }
   })
 
-const scalarAt = (p: ArrayParams, f: (t: Params) => tf.Scalar): number =>
+/** Two scalars of one evaluation at p (objectives that share an adaptation), as numbers. */
+const pairAt = (p: ArrayParams, f: (t: Params) => readonly [tf.Scalar, tf.Scalar]): readonly [number, number] =>
   withTensors(p, (theta) => {
-    const v = f(theta)
-    const x = v.dataSync()[0]
-    v.dispose()
-    return x
+    const [a, b] = f(theta)
+    const r = [a.dataSync()[0], b.dataSync()[0]] as const
+    tf.dispose([a, b])
+    return r
   })
 
 const norm = (p: ArrayParams): number => Math.sqrt(dot(flatten(p), flatten(p)))
@@ -195,12 +196,7 @@ export const trpoStep = (
     for (let i = 0; i < cfg.trpo.lineSearchSteps; i++) {
       const frac = cfg.trpo.backtrack ** i
       const candidate = axpy(p, frac, step)
-      const [Li, Ki] = withTensors(candidate, (theta) => {
-        const [a, b] = LK(theta)
-        const r = [a.dataSync()[0], b.dataSync()[0]] as const
-        tf.dispose([a, b])
-        return r
-      })
+      const [Li, Ki] = pairAt(candidate, LK)
       if (i === 0) klFullStep = Ki
       if (Number.isFinite(Li) && Number.isFinite(Ki) && Li > L0 && Ki <= cfg.trpo.maxKl)
         return E.right({
@@ -239,17 +235,14 @@ export const ppoStep = (
   adam: AdamState,
   cfg: ExperimentConfig
 ): E.Either<TmamlError, OuterResult> =>
-  withOldPolicy(m, p, (thetaOld, old) => {
+  withOldPolicy(m, p, (_, old) => {
     let params = p
     let state = adam
     let first = NaN
     let last = NaN
     let gradNorm = NaN
     for (let s = 0; s < cfg.ppo.steps; s++) {
-      const { value, grad } = gradientArrays(
-        params,
-        clippedObjective(m, old, thetaOld, cfg.ppo.clip, cfg.ppo.innerKlPenalty)
-      )
+      const { value, grad } = gradientArrays(params, clippedObjective(m, old, cfg.ppo.clip, cfg.ppo.innerKlPenalty))
       const ok = checkFinite('meta-gradient', grad, value)
       if (E.isLeft(ok)) return ok
       if (s === 0) {
@@ -261,8 +254,7 @@ export const ppoStep = (
       params = next.params
       state = next.state
     }
-    const kl = scalarAt(params, metaKl(m, old))
-    const clipped = scalarAt(params, (theta) => clipFraction(m, old, theta, cfg.ppo.clip))
+    const [kl, clipped] = pairAt(params, klAndClipFraction(m, old, cfg.ppo.clip))
     return E.right({
       params,
       adam: state,

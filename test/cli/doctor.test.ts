@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { nativeStatus } from '../../src/native/index.js'
 
 const tmaml = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['bin/tmaml.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
@@ -17,6 +18,22 @@ describe('tmaml doctor', () => {
     expect(report.higherOrderOk).toBe(true)
     expect(report.checks.some((c) => c.order === 3)).toBe(true)
     expect(report.checks.every((c) => c.ok)).toBe(true)
+  })
+
+  it.skipIf(!nativeStatus().active)('says which GEMM the native backend multiplies with', () => {
+    const r = tmaml(['doctor', '--json', '--backend', 'native'])
+    expect(r.status, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as {
+      backend: string
+      backendNotes: ReadonlyArray<string>
+      native: { gemm: string; blas: string }
+      higherOrderOk: boolean
+    }
+    expect(report.backend).toBe('native')
+    expect(report.higherOrderOk).toBe(true)
+    expect(['openblas', 'builtin']).toContain(report.native.gemm)
+    expect(report.native.gemm).toBe(nativeStatus().gemm)
+    expect(report.backendNotes).toContain(`gemm=${report.native.gemm}`)
   })
 
   it('takes the backend from TMAML_BACKEND', () => {

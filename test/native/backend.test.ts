@@ -39,9 +39,10 @@ describe.skipIf(!status.active)(`native backend${skipReason}`, () => {
   })
 
   describe('nativeStatus', () => {
-    it('reports the BLAS and SIMD level when active', () => {
+    it('reports the GEMM, its build string and the SIMD level when active', () => {
       expect(status).toMatchObject({ built: true, active: true })
-      expect(status.blas).toMatch(/BLAS/i)
+      expect(['openblas', 'builtin']).toContain(status.gemm)
+      expect(status.blas).toMatch(status.gemm === 'openblas' ? /^OpenBLAS/ : /^built-in sgemm/)
       expect(['avx512', 'avx2', 'sse2']).toContain(status.simd)
     })
   })
@@ -54,9 +55,10 @@ describe.skipIf(!status.active)(`native backend${skipReason}`, () => {
   })
 
   describe('initBackend', () => {
-    it('reports the BLAS in the notes', async () => {
+    it('names the GEMM and the BLAS in the notes', async () => {
       const info = await initBackend('native')
       expect(E.isRight(info) && info.right.active).toBe('native')
+      expect(E.isRight(info) && info.right.notes).toContain(`gemm=${status.gemm}`)
       expect(E.isRight(info) && info.right.notes.some((n) => n.startsWith('blas='))).toBe(true)
     })
   })

@@ -126,7 +126,7 @@ describe('pipelines/meta (task-batched)', () => {
         expect(relErr(hv[0], hv[1])).toBeLessThan(1e-4)
         expect(
           relErr(
-            grad(away, clippedObjective(m, oldB, thetaOld, 0.3, 5e-4)),
+            grad(away, clippedObjective(m, oldB, 0.3, 5e-4)),
             grad(away, ref.clippedObjective(r, oldR, thetaOld, 0.3, 5e-4))
           )
         ).toBeLessThan(1e-4)

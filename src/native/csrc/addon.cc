@@ -187,8 +187,11 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+using BatchMatMulFn = void (*)(const float*, const float*, float*, int64_t, int64_t, int64_t, const int32_t*,
+                              const int32_t*, int64_t, int64_t, int64_t, bool, bool);
+
 // matMul(a, b, out, dims: Int32Array [batch, aBatch, bBatch, M, N, K, transA, transB], aIndex?, bIndex?)
-napi_value MatMul(napi_env env, napi_callback_info info) {
+napi_value MatMulWith(napi_env env, napi_callback_info info, BatchMatMulFn matMul) {
   napi_value argv[6];
   if (!args(env, info, argv, 4)) return nullptr;
   Typed a, b, out, dims;
@@ -219,19 +222,28 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
       if (p[i] < 0 || p[i] >= counts[j]) return fail(env, "matMul: index out of range"), nullptr;
     index[j] = p;
   }
-  tmaml::batchMatMul(static_cast<const float*>(a.data), static_cast<const float*>(b.data),
-                     static_cast<float*>(out.data), batch, aBatch, bBatch, index[0], index[1], M, N, K, d[6] != 0,
-                     d[7] != 0);
+  matMul(static_cast<const float*>(a.data), static_cast<const float*>(b.data), static_cast<float*>(out.data), batch,
+         aBatch, bBatch, index[0], index[1], M, N, K, d[6] != 0, d[7] != 0);
   return nullptr;
 }
 
-// info() -> { blas: string, simd: string }
+// The build's GEMM (OpenBLAS or the built-in one).
+napi_value MatMul(napi_env env, napi_callback_info info) { return MatMulWith(env, info, tmaml::batchMatMul); }
+
+// The built-in GEMM whatever the build uses: for tests and benchmarks against OpenBLAS.
+napi_value MatMulBuiltin(napi_env env, napi_callback_info info) {
+  return MatMulWith(env, info, tmaml::batchMatMulBuiltin);
+}
+
+// info() -> { gemm: 'openblas' | 'builtin', blas: string, simd: string }
 napi_value Info(napi_env env, napi_callback_info) {
-  napi_value obj, blas, simd;
+  napi_value obj, gemm, blas, simd;
   napi_create_object(env, &obj);
   const char* b = tmaml::blasInfo();
   napi_create_string_utf8(env, b != nullptr ? b : "unknown", NAPI_AUTO_LENGTH, &blas);
   napi_create_string_utf8(env, tmaml::simdLevel(), NAPI_AUTO_LENGTH, &simd);
+  napi_create_string_utf8(env, tmaml::gemmName(), NAPI_AUTO_LENGTH, &gemm);
+  napi_set_named_property(env, obj, "gemm", gemm);
   napi_set_named_property(env, obj, "blas", blas);
   napi_set_named_property(env, obj, "simd", simd);
   return obj;
@@ -252,6 +264,7 @@ NAPI_MODULE_INIT() {
   define(env, exports, "stridedCopy", StridedCopy);
   define(env, exports, "reduce", Reduce);
   define(env, exports, "matMul", MatMul);
+  define(env, exports, "matMulBuiltin", MatMulBuiltin);
   define(env, exports, "info", Info);
   return exports;
 }

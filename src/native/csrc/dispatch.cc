@@ -1,5 +1,8 @@
-// Picks, once at load time, the copy of the element-wise loops built for the best instruction set
-// this CPU supports (AVX-512, AVX2+FMA, or baseline SSE2).
+// Picks, once at load time, the copy of the element-wise loops and of the built-in GEMM built for
+// the best instruction set this CPU supports (AVX-512, AVX2+FMA, or baseline SSE2).
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels.h"
 
 namespace tmaml {
@@ -13,7 +16,7 @@ namespace {
 
 enum class Level { kBase, kAvx2, kAvx512 };
 
-Level detect() {
+Level supported() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
@@ -22,6 +25,16 @@ Level detect() {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Level::kAvx2;
 #endif
   return Level::kBase;
+}
+
+// TMAML_NATIVE_SIMD=avx2|sse2 caps the level (never raises it): so that the lower copies of the loops
+// and of the built-in GEMM can be tested and measured on a machine that has AVX-512.
+Level detect() {
+  const Level best = supported();
+  const char* cap = std::getenv("TMAML_NATIVE_SIMD");
+  if (cap == nullptr) return best;
+  const Level want = std::strcmp(cap, "sse2") == 0 ? Level::kBase : std::strcmp(cap, "avx2") == 0 ? Level::kAvx2 : best;
+  return want < best ? want : best;
 }
 
 const Level level = detect();
@@ -42,6 +55,24 @@ using SimdTranspose = void (*)(const uint32_t*, uint32_t*, int64_t, int64_t, int
 static SimdTranspose simdTranspose = level == Level::kAvx512 ? avx512::transpose2d
                                      : level == Level::kAvx2 ? avx2::transpose2d
                                                              : base::transpose2d;
+
+using SimdSgemm = void (*)(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
+                           float*, int64_t, float*);
+static SimdSgemm simdSgemm = level == Level::kAvx512 ? avx512::sgemm
+                             : level == Level::kAvx2 ? avx2::sgemm
+                                                     : base::sgemm;
+
+void builtinSgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, float* C, int64_t ldc, float* work) {
+  simdSgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, work);
+}
+
+// Must match the tiles in gemm_builtin_<isa>.cc.
+const char* builtinGemmInfo() {
+  return level == Level::kAvx512 ? "built-in sgemm, avx512 12x32 tiles"
+         : level == Level::kAvx2 ? "built-in sgemm, avx2 6x16 tiles"
+                                 : "built-in sgemm, baseline 6x8 tiles";
+}
 
 void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, int64_t ld) {
   simdTranspose(x, out, rows, cols, ld);

@@ -46,13 +46,36 @@ void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t reduc
 
 // C[b] = op(A[aIndex[b]]) op(B[bIndex[b]]) for b < batch; row-major, C is [M, N]. aIndex/bIndex
 // may be null, meaning index b when the operand has `batch` matrices, else 0 (broadcast).
+// `batchMatMul` uses the build's GEMM (OpenBLAS or the built-in one, see gemmName); the built-in one
+// is always compiled in, so `batchMatMulBuiltin` can be tested and benchmarked against OpenBLAS.
 void batchMatMul(const float* a, const float* b, float* c, int64_t batch, int64_t aBatch, int64_t bBatch,
                  const int32_t* aIndex, const int32_t* bIndex, int64_t M, int64_t N, int64_t K, bool transA,
                  bool transB);
+void batchMatMulBuiltin(const float* a, const float* b, float* c, int64_t batch, int64_t aBatch, int64_t bBatch,
+                        const int32_t* aIndex, const int32_t* bIndex, int64_t M, int64_t N, int64_t K, bool transA,
+                        bool transB);
 
-// BLAS identification for diagnostics ("OpenBLAS 0.3.21 ... Haswell").
+// Which GEMM batchMatMul uses: "openblas" or "builtin" (fixed at build time, binding.gyp).
+const char* gemmName();
+// BLAS identification for diagnostics ("OpenBLAS 0.3.21 ... Haswell", or the built-in GEMM's tile).
 const char* blasInfo();
 void blasInit();
+
+// Blocking of the built-in GEMM (gemm_builtin.h): KC rows of op(B) by NC columns per block, register
+// tiles of at most kGemmMaxMR x kGemmMaxNR; its work buffer holds one padded strip of op(A) and one
+// packed block of op(B).
+constexpr int64_t kGemmKC = 256;
+constexpr int64_t kGemmNC = 256;
+constexpr int64_t kGemmMaxMR = 16;
+constexpr int64_t kGemmMaxNR = 32;
+constexpr int64_t kGemmWorkFloats = kGemmMaxMR * kGemmKC + kGemmKC * (kGemmNC + kGemmMaxNR);
+
+// C[M, N] = op(A) op(B) on the built-in GEMM, dispatched to the best instruction set (dispatch.cc).
+// Row-major with leading dimensions; K > 0; `work` holds kGemmWorkFloats floats.
+void builtinSgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, float* C, int64_t ldc, float* work);
+// "built-in sgemm, avx512 12x32 tiles": the instruction set and register tile builtinSgemm uses.
+const char* builtinGemmInfo();
 
 // The per-instruction-set copies of the loops in elementwise_impl.h (dispatch.cc picks one).
 #define TMAML_DECLARE_SIMD(ns)                                                                                   \
@@ -62,6 +85,8 @@ void blasInit();
                      const int64_t* sa, const int64_t* sb);                                                      \
   void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner);             \
   void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, int64_t ld);                    \
+  void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,             \
+             const float* B, int64_t ldb, float* C, int64_t ldc, float* work);                                   \
   }
 TMAML_DECLARE_SIMD(avx512)
 TMAML_DECLARE_SIMD(avx2)
