@@ -7,21 +7,14 @@
  */
 import * as t from 'io-ts'
 import { eitherC } from '../base/errors.js'
-import { FiniteNumber, PositiveInt } from './tasks.js'
-
-const instance = <A>(name: string, ctor: new (...args: never[]) => A) =>
-  new t.Type<A, A, unknown>(
-    name,
-    (u): u is A => u instanceof ctor,
-    (u, c) => (u instanceof ctor ? t.success(u) : t.failure(u, c, `a ${name}`)),
-    t.identity
-  )
-
-/** Codecs of typed arrays and shared buffers (structured clone keeps their types across threads). */
-export const Float32ArrayC = instance<Float32Array>('Float32Array', Float32Array)
-export const Float64ArrayC = instance<Float64Array>('Float64Array', Float64Array)
-export const Uint8ArrayC = instance<Uint8Array>('Uint8Array', Uint8Array)
-export const SharedArrayBufferC = instance('SharedArrayBuffer', SharedArrayBuffer)
+import {
+  FiniteNumber,
+  Float32ArrayC,
+  Float64ArrayC,
+  PositiveInt,
+  SharedArrayBufferC,
+  Uint8ArrayC
+} from '../base/codecs.js'
 
 /** Record a trajectory under given actions (see `recordTrajectory`). */
 export const TrajectoryMessage = t.type({

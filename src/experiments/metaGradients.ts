@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
+import type { ArrayParams } from '../graph/nn.js'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import type { Rng } from '../base/rng.js'
 import { type Params, disposeParams, gradients } from '../graph/autodiff.js'
@@ -30,7 +31,7 @@ import {
   makeMetaProblem,
   vpgObjective
 } from '../pipelines/meta.js'
-import { type ArrayParams, allFinite, flatten } from '../pipelines/optim/params.js'
+import { allFinite, flatten } from '../pipelines/optim/params.js'
 import { type PolicySpec, toArrays, toTensors } from '../pipelines/policy.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
 

@@ -11,27 +11,23 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import {
+  FiniteNumber,
+  Fraction,
+  NonNegativeInt,
+  NonNegativeNumber,
+  PositiveInt,
+  PositiveNumber,
+  refine
+} from '../base/codecs.js'
 import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import { envIds } from '../envs/registry.js'
-import { FiniteNumber, PositiveInt } from '../envs/tasks.js'
 import type { EnvId } from '../envs/vecEnv.js'
 
 // ---------------------------------------------------------------------------------------------
 // refined numbers
 // ---------------------------------------------------------------------------------------------
-
-const refine = <A>(base: t.Type<A, A, unknown>, name: string, ok: (a: A) => boolean): t.Type<A, A, unknown> =>
-  new t.Type<A, A, unknown>(
-    name,
-    (u): u is A => base.is(u) && ok(u),
-    (u, c) => (base.is(u) && ok(u) ? t.success(u) : t.failure(u, c, name)),
-    t.identity
-  )
-
-export const NonNegativeInt = refine(t.number, 'an integer >= 0', (n) => Number.isInteger(n) && n >= 0)
-export const PositiveNumber = refine(t.number, 'a finite number > 0', (n) => Number.isFinite(n) && n > 0)
-export const Fraction = refine(t.number, 'a number in (0, 1]', (n) => n > 0 && n <= 1)
 
 const EnvIdC = refine(t.string, `one of ${envIds.join(', ')}`, (s) =>
   (envIds as ReadonlyArray<string>).includes(s)
@@ -64,7 +60,7 @@ const sections = {
   trpo: t.type({
     maxKl: PositiveNumber,
     cgIters: PositiveInt,
-    damping: refine(t.number, 'a finite number >= 0', (n) => Number.isFinite(n) && n >= 0),
+    damping: NonNegativeNumber,
     lineSearchSteps: PositiveInt,
     backtrack: Fraction,
     /**
@@ -77,7 +73,7 @@ const sections = {
   ppo: t.type({
     clip: PositiveNumber,
     steps: PositiveInt,
-    innerKlPenalty: refine(t.number, 'a number >= 0', (n) => n >= 0)
+    innerKlPenalty: NonNegativeNumber
   }),
   /** The meta-learned control variate (paper Algorithm 1). */
   metaCv: t.type({

@@ -44,7 +44,7 @@ import {
   tileParams
 } from './batchedPolicy.js'
 import { type EpisodeBatch, concatBatches, returnsToGo } from './episodes.js'
-import type { ArrayParams } from './optim/params.js'
+import type { ArrayParams } from '../graph/nn.js'
 import { type PolicySpec, policyKl, toArrays, toTensors } from './policy.js'
 
 // ---------------------------------------------------------------------------------------------

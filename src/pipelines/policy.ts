@@ -10,6 +10,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
+import type { ArrayParams } from '../graph/nn.js'
 import type { Rng } from '../base/rng.js'
 import type { Params } from '../graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
@@ -18,8 +19,8 @@ import { type MlpSpec, initMlpArrays, mlpForward, mlpSpec } from '../graph/nn.js
 import { controlVariate, cost, factoredStochastic, input, param } from '../graph/nodes.js'
 
 // The policy's shape and plain-array parameters are defined once, by the sampler that ships them.
-import type { PolicyArrays, PolicySpec } from './sampler/types.js'
-export type { PolicyArrays, PolicySpec }
+import type { PolicySpec } from './sampler/types.js'
+export type { PolicySpec }
 
 export const policyMlp = (p: PolicySpec): MlpSpec => mlpSpec([p.obsDim, ...p.hidden, p.actDim], p.activation)
 
@@ -30,15 +31,15 @@ export const policyParamNames = (p: PolicySpec): ReadonlyArray<string> => [
 ]
 
 /** Xavier-uniform weights (output layer scaled by 0.01 so the initial mean is near 0), log-std `initLogStd`. */
-export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd = 0): PolicyArrays => ({
+export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd = 0): ArrayParams => ({
   ...initMlpArrays(policyMlp(p), rng, 0.01),
   logStd: { shape: [p.actDim], values: new Float32Array(p.actDim).fill(initLogStd) }
 })
 
-export const toTensors = (a: PolicyArrays): Params =>
+export const toTensors = (a: ArrayParams): Params =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, tf.tensor(v.values, [...v.shape])]))
 
-export const toArrays = (p: Params): PolicyArrays =>
+export const toArrays = (p: Params): ArrayParams =>
   Object.fromEntries(
     Object.entries(p).map(([k, t]) => [
       k,

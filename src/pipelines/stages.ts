@@ -16,6 +16,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { type Observable, type OperatorFunction, concatMap, from, of } from 'rxjs'
+import type { ArrayParams } from '../graph/nn.js'
+import { allFinite } from './optim/params.js'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
 import type { EnvSpec } from '../envs/registry.js'
@@ -35,7 +37,6 @@ import {
   makeMetaProblem
 } from './meta.js'
 import type { AdamState } from './optim/adam.js'
-import type { ArrayParams } from './optim/params.js'
 import { outerStep } from './outer.js'
 import type { PolicySpec } from './policy.js'
 import type { Sampler } from './sampler/types.js'
@@ -305,7 +306,7 @@ export const adaptPolicies = (): OperatorFunction<IterationContext, IterationCon
     )
     try {
       const current = adaptedArrays(problem, ctx.current)
-      const bad = current.findIndex((p) => Object.values(p).some((a) => !a.values.every(Number.isFinite)))
+      const bad = current.findIndex((p) => !allFinite(p))
       if (bad >= 0)
         return E.left(
           numericalError(

@@ -24,12 +24,12 @@
 // (test/estimators/unbiasedness.test.ts).
 import * as E from 'fp-ts/lib/Either.js'
 import { beforeAll, describe, expect, it } from 'vitest'
+import type { ArrayParams } from '../../src/graph/nn.js'
 import { type Rng, rngAt } from '../../src/base/rng.js'
 import { estimatorByName } from '../../src/estimators/builtins.js'
 import { metaGradientVector } from '../../src/experiments/metaGradients.js'
 import { initBackendOrThrow } from '../../src/graph/backend.js'
 import type { EpisodeBatch } from '../../src/pipelines/episodes.js'
-import type { ArrayParams } from '../../src/pipelines/optim/params.js'
 import type { PolicySpec } from '../../src/pipelines/policy.js'
 
 const policy: PolicySpec = { obsDim: 1, actDim: 1, hidden: [], activation: 'tanh' }

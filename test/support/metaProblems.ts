@@ -5,7 +5,7 @@
 import { lastValueFrom } from 'rxjs'
 import type { Estimator } from '../../src/estimators/estimator.js'
 import type { StepData, WithBaseline } from '../../src/pipelines/meta.js'
-import type { ArrayParams } from '../../src/pipelines/optim/params.js'
+import type { ArrayParams } from '../../src/graph/nn.js'
 import { fitOuterBaselines, innerLoop, rolloutPost, runIteration, sampleTasks } from '../../src/pipelines/stages.js'
 import type { TrainDeps } from '../../src/pipelines/stages.js'
 import { initialState } from '../../src/pipelines/train.js'

@@ -13,13 +13,13 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
+import type { ArrayParams } from '../../graph/nn.js'
 import type { Rng } from '../../base/rng.js'
 import { type Params, disposeParams, gradients } from '../../graph/autodiff.js'
 import { initMlpArrays, mlpForward, mlpSpec, type MlpSpec } from '../../graph/nn.js'
 import { type EpisodeBatch, returnsToGo, sliceEpisodes } from '../episodes.js'
 import { type AdamState, adamInit, adamStep } from '../optim/adam.js'
 import { targetStats } from './valueNet.js'
-import type { ArrayParams } from '../optim/params.js'
 import { type PolicySpec, policyMean, toArrays, toTensors } from '../policy.js'
 
 export interface ActionDependentOptions {

@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-import { type ArrayParams, keysOf } from './params.js'
+import type { ArrayParams } from '../../graph/nn.js'
+import { keysOf } from './params.js'
 
 export interface AdamState {
   readonly step: number

@@ -4,9 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { ParamArray } from '../../graph/nn.js'
-
-export type ArrayParams = Readonly<Record<string, ParamArray>>
+import type { ArrayParams, ParamArray } from '../../graph/nn.js'
 
 /** Keys in a fixed (sorted) order. */
 export const keysOf = (p: ArrayParams): ReadonlyArray<string> => Object.keys(p).sort()
