@@ -13,12 +13,10 @@ import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, take, toArray } from 'rxjs'
 import { formatError } from '../../src/base/errors.js'
 import { benchmarkEnvs } from '../../src/envs/bench.js'
-import { getEnvSpec } from '../../src/envs/registry.js'
-import { estimatorByName } from '../../src/estimators/builtins.js'
 import { initBackend, resolveBackendChoice } from '../../src/graph/backend.js'
 import { resolveConfig } from '../../src/pipelines/config.js'
 import { makeSampler } from '../../src/pipelines/sampler/index.js'
-import type { TrainDeps } from '../../src/pipelines/stages.js'
+import { trainDeps } from '../../src/pipelines/stages.js'
 import { initialState, metaTrain } from '../../src/pipelines/train.js'
 
 const main = async (): Promise<number> => {
@@ -52,9 +50,8 @@ const main = async (): Promise<number> => {
   }
   const choice = resolveBackendChoice(undefined, process.env)
   const backend = E.isRight(choice) ? await initBackend(choice.right) : choice
-  const env = getEnvSpec(cfg.right.env)
-  if (E.isLeft(backend) || E.isLeft(env)) {
-    console.error(E.isLeft(backend) ? formatError(backend.left) : 'env')
+  if (E.isLeft(backend)) {
+    console.error(formatError(backend.left))
     return 1
   }
   const sampler = await makeSampler({ workers: cfg.right.workers })
@@ -62,14 +59,12 @@ const main = async (): Promise<number> => {
     console.error(formatError(sampler.left))
     return 1
   }
-  const deps: TrainDeps = {
-    cfg: cfg.right,
-    env: env.right,
-    horizon: env.right.horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.right.hidden, activation: 'tanh' },
-    estimator: estimatorByName(cfg.right.estimator)!,
-    sampler: sampler.right
+  const made = trainDeps(cfg.right, sampler.right)
+  if (E.isLeft(made)) {
+    console.error(formatError(made.left))
+    return 1
   }
+  const deps = made.right
   process.stderr.write(
     `backend ${backend.right.active}; ${cfg.right.tasksPerBatch} tasks x ${cfg.right.rolloutsPerTask} episodes x ${deps.horizon} steps, ${cfg.right.workers} workers; 1 warm-up + ${timed} timed iterations\n`
   )
@@ -112,7 +107,7 @@ const main = async (): Promise<number> => {
   if (values.json) console.log(JSON.stringify(report, null, 2))
   else {
     console.log(
-      `one meta-iteration, halfcheetah-dir, ${cfg.right.tasksPerBatch} x ${cfg.right.rolloutsPerTask} x ${deps.horizon}, ${cfg.right.estimator} + ${cfg.right.controlVariate} CV, ${cfg.right.outer}; backend ${report.backend}, ${report.workers} workers (mean of ${timed})`
+      `one meta-iteration, halfcheetah-dir, ${cfg.right.tasksPerBatch} x ${cfg.right.rolloutsPerTask} x ${deps.horizon}, ${cfg.right.estimator.name} + ${cfg.right.controlVariate.name} CV, ${cfg.right.outer}; backend ${report.backend}, ${report.workers} workers (mean of ${timed})`
     )
     console.log('| stage | seconds | share |')
     console.log('|---|---|---|')

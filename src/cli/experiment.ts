@@ -17,7 +17,9 @@ import { runGradVariance } from '../experiments/gradVariance.js'
 import type { ChildCommand, TrainRunner } from '../experiments/trainRunner.js'
 import { parseMethods } from '../experiments/metaGradients.js'
 import { formatDuration } from '../experiments/progress.js'
-import { ControlVariateKind, OuterAlgorithm } from '../pipelines/config.js'
+import { OuterAlgorithm } from '../pipelines/config.js'
+import { linearControlVariate } from '../pipelines/controlVariates/linearFeature.js'
+import { metaControlVariate } from '../pipelines/controlVariates/metaValue.js'
 import { envIds } from '../envs/registry.js'
 import { intFlag, numberFlag, parseFlags } from './flags.js'
 import { run as trainInProcess } from './train.js'
@@ -281,7 +283,7 @@ const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
     methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
       parseMethods(
         stringFlag(v['estimators'], 'maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,tmaml:action-dependent'),
-        () => 'meta'
+        () => metaControlVariate
       )
     ),
     iterations: intFlag('iterations', v['iterations'], 100, 1),
@@ -355,7 +357,7 @@ const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
   const read = all({
     methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
-      parseMethods(v['estimators'], (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'))
+      parseMethods(v['estimators'], (name) => (name.startsWith('tmaml') ? metaControlVariate : linearControlVariate))
     ),
     seeds: intFlag('seeds', v['seeds'], 3, 1, 100),
     iterations: intFlag('iterations', v['iterations'], 100, 1),

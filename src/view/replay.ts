@@ -16,7 +16,8 @@ import { getEnvSpec } from '../envs/registry.js'
 import { robots } from '../envs/robots.js'
 import { initBackend, resolveBackendChoice } from '../graph/backend.js'
 import { resolveConfig } from '../pipelines/config.js'
-import { type Recording, depsFromConfig, recordAdaptation } from '../pipelines/record.js'
+import { type Recording, recordAdaptation } from '../pipelines/record.js'
+import { trainDeps } from '../pipelines/stages.js'
 import { readCheckpoint } from '../pipelines/runDir.js'
 import { makeSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
@@ -90,7 +91,7 @@ export const makeReplayer = (folders: ReadonlyArray<string>): Replayer => {
     if (q.from === 'checkpoint') {
       const ck = readCheckpoint(folder.right)
       if (E.isLeft(ck)) return ck
-      const deps = depsFromConfig(ck.right.config, s.right)
+      const deps = trainDeps(ck.right.config, s.right)
       if (E.isLeft(deps)) return deps
       return recordAdaptation({
         deps: deps.right,
@@ -103,7 +104,7 @@ export const makeReplayer = (folders: ReadonlyArray<string>): Replayer => {
     }
     const cfg = await configOf(folder.right)
     if (E.isLeft(cfg)) return cfg
-    const deps = depsFromConfig(cfg.right, s.right)
+    const deps = trainDeps(cfg.right, s.right)
     if (E.isLeft(deps)) return deps
     return recordAdaptation({
       deps: deps.right,
