@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, take, toArray } from 'rxjs'
 import { formatError } from '../../src/base/errors.js'
 import { benchmarkEnvs } from '../../src/envs/bench.js'
-import { initBackend, resolveBackendChoice } from '../../src/graph/backend.js'
+import { startBackend } from '../../src/graph/backend.js'
 import { resolveConfig } from '../../src/pipelines/config.js'
 import { makeSampler } from '../../src/pipelines/sampler/index.js'
 import { trainDeps } from '../../src/pipelines/stages.js'
@@ -48,8 +48,7 @@ const main = async (): Promise<number> => {
     console.error(formatError(cfg.left))
     return 2
   }
-  const choice = resolveBackendChoice(undefined, process.env)
-  const backend = E.isRight(choice) ? await initBackend(choice.right) : choice
+  const backend = await startBackend(undefined, process.env)
   if (E.isLeft(backend)) {
     console.error(formatError(backend.left))
     return 1

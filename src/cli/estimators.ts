@@ -11,7 +11,7 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeWith, formatError } from '../base/errors.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { startBackend } from '../graph/backend.js'
 import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
 import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estimators/check.js'
 import { EstimatorCodec } from '../estimators/codec.js'
@@ -141,8 +141,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
     }
     estimators = typeof values['estimator'] === 'string' ? [...estimators, ...user.right] : [...user.right]
   }
-  const choice = resolveBackendChoice(values['backend'] as string | undefined, process.env)
-  const info = E.isRight(choice) ? await initBackend(choice.right) : choice
+  const info = await startBackend(values['backend'] as string | undefined, process.env)
   if (E.isLeft(info)) {
     console.error(formatError(info.left))
     return 1

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../base/errors.js'
 import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { resolveBackendChoice, startBackend } from '../graph/backend.js'
 import { runCompare } from '../experiments/compare.js'
 import { runGradAccuracy } from '../experiments/gradAccuracy.js'
 import { runGradVariance } from '../experiments/gradVariance.js'
@@ -104,9 +104,8 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --figure PATH          figure/table base path (default <out>/compare-<env>)
   --backend B`
 
-const startBackend = async (flag: unknown): Promise<number> => {
-  const choice = resolveBackendChoice(typeof flag === 'string' ? flag : undefined, process.env)
-  const b = E.isRight(choice) ? await initBackend(choice.right) : choice
+const startBackendFlag = async (flag: unknown): Promise<number> => {
+  const b = await startBackend(typeof flag === 'string' ? flag : undefined, process.env)
   if (E.isLeft(b)) {
     console.error(formatError(b.left))
     return 1
@@ -221,7 +220,7 @@ const gradAccuracy = async (argv: ReadonlyArray<string>): Promise<number> => {
   })
   if (E.isLeft(read)) return usageError(read.left, helpAccuracy)
   const o = read.right
-  if ((await startBackend(v['backend'])) !== 0) return 1
+  if ((await startBackendFlag(v['backend'])) !== 0) return 1
   const r = await runGradAccuracy({
     runner,
     out,
@@ -296,7 +295,7 @@ const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
   })
   if (E.isLeft(read)) return usageError(read.left, helpVariance)
   const o = read.right
-  if ((await startBackend(v['backend'])) !== 0) return 1
+  if ((await startBackendFlag(v['backend'])) !== 0) return 1
   const r = await runGradVariance({
     runner,
     env: env.right,

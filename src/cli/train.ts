@@ -11,8 +11,14 @@ import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, tap } from 'rxjs'
 import { type TmamlError, formatError, resourceError } from '../base/errors.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
-import { type ExperimentConfig, encodeConfig, publishedDefaults, quickstart, resolveConfig } from '../pipelines/config.js'
+import { startBackend } from '../graph/backend.js'
+import {
+  type ExperimentConfig,
+  encodeConfig,
+  publishedDefaults,
+  quickstart,
+  resolveConfig
+} from '../pipelines/config.js'
 import { controlVariateNames } from '../pipelines/controlVariates/registry.js'
 import {
   appendMetrics,
@@ -171,10 +177,7 @@ export interface TrainServices {
   readonly makeSampler: typeof makeSampler
 }
 
-export const run = async (
-  argv: ReadonlyArray<string>,
-  services: TrainServices = { makeSampler }
-): Promise<number> => {
+export const run = async (argv: ReadonlyArray<string>, services: TrainServices = { makeSampler }): Promise<number> => {
   const flags = parseFlags(argv, flagSpec, help)
   if (E.isLeft(flags)) return flags.left
   const values = flags.right
@@ -250,7 +253,10 @@ export const run = async (
     }
     fs.mkdirSync(runDir, { recursive: true })
     for (const f of ['metrics.jsonl', 'metrics.csv']) fs.rmSync(path.join(runDir, f), { force: true })
-    const w = writeAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...encodeConfig(cfg), runDir }, null, 2) + '\n')
+    const w = writeAtomic(
+      path.join(runDir, 'config.json'),
+      JSON.stringify({ ...encodeConfig(cfg), runDir }, null, 2) + '\n'
+    )
     if (E.isLeft(w)) {
       console.error(formatError(w.left))
       return 1
@@ -258,9 +264,7 @@ export const run = async (
   }
 
   // 2. Services: backend, environment, estimator, sampler.
-  const backendChoice =
-    cfg.backend === 'auto' ? resolveBackendChoice(undefined, process.env) : resolveBackendChoice(cfg.backend, {})
-  const backend = E.isRight(backendChoice) ? await initBackend(backendChoice.right) : backendChoice
+  const backend = await startBackend(cfg.backend === 'auto' ? undefined : cfg.backend, process.env)
   if (E.isLeft(backend)) {
     console.error(formatError(backend.left))
     return 1

@@ -5,11 +5,10 @@ import * as tf from '@tensorflow/tfjs-core'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { nativeStatus } from '../../src/native/index.js'
+import { describeNative } from '../support/backends.js'
 import { NativeBackend } from '../../src/native/storage.js'
 
 const status = nativeStatus()
-const skipReason = status.active ? '' : ` (skipped: native backend inactive: ${status.reason ?? '?'})`
-if (!status.active) console.warn(`test/native/kernels: native backend inactive (${status.reason}); skipping`)
 
 const be = new NativeBackend()
 afterAll(() => be.dispose())
@@ -191,7 +190,7 @@ const broadcastOf = (out: ReadonlyArray<number>) =>
 
 const runs = { numRuns: 150 }
 
-describe.skipIf(!status.active)(`native kernels vs the tfjs cpu kernels${skipReason}`, () => {
+describeNative('native kernels vs the tfjs cpu kernels', () => {
   describe('BatchMatMul', () => {
     it('is within float32 accumulation error of the cpu kernel for any transposes and batch broadcasting', () => {
       const arb = fc
