@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { readFileSync } from 'node:fs'
 import { formatError } from '../src/base/errors.js'
 import { rngAt } from '../src/base/rng.js'
-import { timeRandomSteps } from '../src/envs/rollout.js'
+import { timeRandomSteps } from './envs/bench.js'
 import type { ArrayParams } from '../src/graph/nn.js'
 import { makeSampler, type PolicySpec, type RolloutRequest, type Sampler } from '../src/pipelines/sampler/index.js'
 
