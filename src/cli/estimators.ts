@@ -27,6 +27,7 @@ check options:
   --mdps M           number of random MDPs (default ${defaultCheckConfig.mdps})
   --baseline B       value (exact value function, default) | poor | none
   --reward-mean X    mean of the random rewards r(s, a) ~ N(X, 1) (default 0.5; 3 mimics a survival bonus)
+  --horizon T        steps per trajectory of the random MDPs (default ${defaultCheckConfig.size.horizon}; --exact enumerates A^T S^T paths)
   --estimator a,b    only these estimators (names from 'tmaml estimators list', e.g. loaded-dice(0.5))
   --module file.js   also check the estimators a module exports (default, estimator or estimators)
   --exact            also report the exact bias, by enumerating trajectories
@@ -89,7 +90,13 @@ const table = (rs: ReadonlyArray<CheckResult>): string => {
     r.order,
     Number.isFinite(r.maxAbsZ) ? r.maxAbsZ.toFixed(2) : 'inf',
     r.threshold.toFixed(2),
-    r.unbiased ? (r.claimed ? 'unbiased' : 'not detected') : 'BIASED',
+    r.verdict === 'biased'
+      ? 'BIASED'
+      : r.verdict === 'inconclusive'
+        ? 'inconclusive'
+        : r.claimed
+          ? 'unbiased'
+          : 'not detected',
     r.claimed ? 'unbiased' : 'biased',
     r.variance.toPrecision(3),
     r.exactMaxAbsBias === null ? '' : r.exactMaxAbsBias.toExponential(1)
@@ -114,7 +121,8 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
       'poor',
       'none'
     ] as const),
-    rewardMean: numberFlag('reward-mean', values['reward-mean'], defaultCheckConfig.size.rewardMean ?? 0.5, -100, 100)
+    rewardMean: numberFlag('reward-mean', values['reward-mean'], defaultCheckConfig.size.rewardMean ?? 0.5, -100, 100),
+    horizon: intFlag('horizon', values['horizon'], defaultCheckConfig.size.horizon, 1, 12)
   }
   for (const v of Object.values(parsed))
     if (E.isLeft(v)) {
@@ -159,7 +167,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
       seed: get(parsed.seed),
       mdps: get(parsed.mdps),
       baseline: get(parsed.baseline),
-      size: { ...defaultCheckConfig.size, rewardMean: get(parsed.rewardMean) },
+      size: { ...defaultCheckConfig.size, rewardMean: get(parsed.rewardMean), horizon: get(parsed.horizon) },
       exact: values['exact'] === true
     },
     (msg) => {
@@ -178,8 +186,13 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
     console.log(
       `\nz-test: |z| of the Monte-Carlo mean vs the exact value, Bonferroni over coordinates and MDPs (false-alarm rate ${defaultCheckConfig.falseAlarm}); variance: mean per-coordinate variance of one estimate (${defaultCheckConfig.groupSize} trajectories).`
     )
+    const escalated = results.filter((r) => r.samples > get(parsed.samples))
+    if (escalated.length > 0)
+      console.log(
+        `rare events: where the rarest (state, action) pair would be taken fewer than ${defaultCheckConfig.minExpectedCount} times, more replicates were drawn (${escalated.map((r) => `${r.estimator}/${r.order}: ${r.samples}`).join(', ')}); 'inconclusive' = the z-test failed where even ${defaultCheckConfig.maxSamples} replicates see it too rarely for a verdict.`
+      )
   }
-  const undetected = results.filter((r) => r.unbiased && !r.claimed)
+  const undetected = results.filter((r) => r.verdict === 'unbiased' && !r.claimed)
   if (undetected.length > 0)
     process.stderr.write(
       `declared biases not detected at ${get(parsed.samples)} samples: ${undetected.map((r) => `${r.estimator}/${r.order}`).join(', ')} (try more --samples, or --exact)\n`
@@ -204,6 +217,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
       mdps: { type: 'string' },
       baseline: { type: 'string' },
       'reward-mean': { type: 'string' },
+      horizon: { type: 'string' },
       estimator: { type: 'string' },
       module: { type: 'string' },
       exact: { type: 'boolean' },
