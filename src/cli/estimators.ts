@@ -16,7 +16,7 @@ import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
 import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estimators/check.js'
 import { EstimatorCodec } from '../estimators/codec.js'
 import type { Estimator } from '../estimators/estimator.js'
-import { choiceFlag, intFlag, numberFlag, parseFlagsWithPositionals } from './flags.js'
+import { all, choiceFlag, flagOptions, intFlag, numberFlag, parseFlagsWithPositionals, usageError } from './flags.js'
 
 const help = `usage: tmaml estimators list [--json]
        tmaml estimators check [options]
@@ -112,7 +112,7 @@ const table = (rs: ReadonlyArray<CheckResult>): string => {
 }
 
 const check = async (values: Readonly<Record<string, unknown>>): Promise<number> => {
-  const parsed = {
+  const read = all({
     samples: intFlag('samples', values['samples'], defaultCheckConfig.samples, 2, 10_000_000),
     seed: intFlag('seed', values['seed'], defaultCheckConfig.seed, 0),
     mdps: intFlag('mdps', values['mdps'], defaultCheckConfig.mdps, 1, 100),
@@ -123,13 +123,9 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
     ] as const),
     rewardMean: numberFlag('reward-mean', values['reward-mean'], defaultCheckConfig.size.rewardMean ?? 0.5, -100, 100),
     horizon: intFlag('horizon', values['horizon'], defaultCheckConfig.size.horizon, 1, 12)
-  }
-  for (const v of Object.values(parsed))
-    if (E.isLeft(v)) {
-      console.error(`${v.left}\n\n${help}`)
-      return 2
-    }
-  const get = <A>(e: E.Either<string, A>): A => (e as E.Right<A>).right
+  })
+  if (E.isLeft(read)) return usageError(read.left, help)
+  const parsed = read.right
   let estimators: Estimator[] = [...builtinEstimators]
   if (typeof values['estimator'] === 'string') {
     const names = values['estimator'].split(',').map((s) => s.trim())
@@ -158,16 +154,16 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
   let done = 0
   const started = Date.now()
   process.stderr.write(
-    `backend ${info.right.active}; ${estimators.length} estimator(s) x 3 orders x ${get(parsed.mdps)} MDP(s), ${get(parsed.samples)} samples each\n`
+    `backend ${info.right.active}; ${estimators.length} estimator(s) x 3 orders x ${parsed.mdps} MDP(s), ${parsed.samples} samples each\n`
   )
   const results = checkEstimators(
     estimators,
     {
-      samples: get(parsed.samples),
-      seed: get(parsed.seed),
-      mdps: get(parsed.mdps),
-      baseline: get(parsed.baseline),
-      size: { ...defaultCheckConfig.size, rewardMean: get(parsed.rewardMean), horizon: get(parsed.horizon) },
+      samples: parsed.samples,
+      seed: parsed.seed,
+      mdps: parsed.mdps,
+      baseline: parsed.baseline,
+      size: { ...defaultCheckConfig.size, rewardMean: parsed.rewardMean, horizon: parsed.horizon },
       exact: values['exact'] === true
     },
     (msg) => {
@@ -186,7 +182,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
     console.log(
       `\nz-test: |z| of the Monte-Carlo mean vs the exact value, Bonferroni over coordinates and MDPs (false-alarm rate ${defaultCheckConfig.falseAlarm}); variance: mean per-coordinate variance of one estimate (${defaultCheckConfig.groupSize} trajectories).`
     )
-    const escalated = results.filter((r) => r.samples > get(parsed.samples))
+    const escalated = results.filter((r) => r.samples > parsed.samples)
     if (escalated.length > 0)
       console.log(
         `rare events: where the rarest (state, action) pair would be taken fewer than ${defaultCheckConfig.minExpectedCount} times, more replicates were drawn (${escalated.map((r) => `${r.estimator}/${r.order}: ${r.samples}`).join(', ')}); 'inconclusive' = the z-test failed where even ${defaultCheckConfig.maxSamples} replicates see it too rarely for a verdict.`
@@ -195,7 +191,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
   const undetected = results.filter((r) => r.verdict === 'unbiased' && !r.claimed)
   if (undetected.length > 0)
     process.stderr.write(
-      `declared biases not detected at ${get(parsed.samples)} samples: ${undetected.map((r) => `${r.estimator}/${r.order}`).join(', ')} (try more --samples, or --exact)\n`
+      `declared biases not detected at ${parsed.samples} samples: ${undetected.map((r) => `${r.estimator}/${r.order}`).join(', ')} (try more --samples, or --exact)\n`
     )
   const contradictions = results.filter((r) => !r.unbiased && r.claimed)
   if (contradictions.length > 0) {
@@ -210,19 +206,10 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
 export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   const r = parseFlagsWithPositionals(
     argv,
-    {
-      json: { type: 'boolean' },
-      samples: { type: 'string' },
-      seed: { type: 'string' },
-      mdps: { type: 'string' },
-      baseline: { type: 'string' },
-      'reward-mean': { type: 'string' },
-      horizon: { type: 'string' },
-      estimator: { type: 'string' },
-      module: { type: 'string' },
-      exact: { type: 'boolean' },
-      backend: { type: 'string' }
-    },
+    flagOptions(
+      ['samples', 'seed', 'mdps', 'baseline', 'reward-mean', 'horizon', 'estimator', 'module', 'backend'],
+      ['json', 'exact']
+    ),
     help
   )
   if (E.isLeft(r)) return r.left

@@ -21,7 +21,7 @@ import { OuterAlgorithm } from '../pipelines/config.js'
 import { linearControlVariate } from '../pipelines/controlVariates/linearFeature.js'
 import { metaControlVariate } from '../pipelines/controlVariates/metaValue.js'
 import { envIds } from '../envs/registry.js'
-import { intFlag, numberFlag, parseFlags } from './flags.js'
+import { all, flagOptions, intFlag, numberFlag, parseFlags, stringFlag, usageError } from './flags.js'
 import { run as trainInProcess } from './train.js'
 
 /** `tmaml <args>` in a fresh process, from this installation: src via tsx, or dist (`child.ts`). */
@@ -132,25 +132,6 @@ const intListFlag = (
   return E.right(out)
 }
 
-const stringFlag = (value: unknown, dflt: string): string => (typeof value === 'string' ? value : dflt)
-
-/** Collect the Rights of named flag reads, or the first Left. */
-const all = <A extends Readonly<Record<string, E.Either<string, unknown>>>>(
-  reads: A
-): E.Either<string, { readonly [K in keyof A]: A[K] extends E.Either<string, infer B> ? B : never }> => {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(reads)) {
-    if (E.isLeft(v)) return v
-    out[k] = v.right
-  }
-  return E.right(out as { readonly [K in keyof A]: A[K] extends E.Either<string, infer B> ? B : never })
-}
-
-const usageError = (message: string, helpText: string): number => {
-  console.error(`${message}\n\n${helpText}`)
-  return 2
-}
-
 const estimatorList = (value: unknown): E.Either<string, ReadonlyArray<Estimator>> => {
   if (value === undefined) return E.right(builtinEstimators)
   const out: Estimator[] = []
@@ -175,26 +156,9 @@ const envFlag = (value: unknown): E.Either<string, string> =>
 // grad-accuracy
 // ---------------------------------------------------------------------------------------------
 
-const accuracySpec = {
-  out: { type: 'string' },
-  figure: { type: 'string' },
-  estimators: { type: 'string' },
-  sizes: { type: 'string' },
-  draws: { type: 'string' },
-  tasks: { type: 'string' },
-  hidden: { type: 'string' },
-  'inner-lr': { type: 'string' },
-  'train-iterations': { type: 'string' },
-  'train-tasks': { type: 'string' },
-  'train-rollouts': { type: 'string' },
-  'train-lr': { type: 'string' },
-  'gt-chunks': { type: 'string' },
-  'gt-chunk': { type: 'string' },
-  'baseline-episodes': { type: 'string' },
-  seed: { type: 'string' },
-  workers: { type: 'string' },
-  backend: { type: 'string' }
-} as const
+const accuracySpec = flagOptions(
+  'out figure estimators sizes draws tasks hidden inner-lr train-iterations train-tasks train-rollouts train-lr gt-chunks gt-chunk baseline-episodes seed workers backend'
+)
 
 const gradAccuracy = async (argv: ReadonlyArray<string>): Promise<number> => {
   const flags = parseFlags(argv, accuracySpec, helpAccuracy)
@@ -252,21 +216,9 @@ const gradAccuracy = async (argv: ReadonlyArray<string>): Promise<number> => {
 // grad-variance
 // ---------------------------------------------------------------------------------------------
 
-const varianceSpec = {
-  env: { type: 'string' },
-  out: { type: 'string' },
-  figure: { type: 'string' },
-  estimators: { type: 'string' },
-  iterations: { type: 'string' },
-  every: { type: 'string' },
-  draws: { type: 'string' },
-  tasks: { type: 'string' },
-  rollouts: { type: 'string' },
-  'train-estimator': { type: 'string' },
-  seed: { type: 'string' },
-  workers: { type: 'string' },
-  backend: { type: 'string' }
-} as const
+const varianceSpec = flagOptions(
+  'env out figure estimators iterations every draws tasks rollouts train-estimator seed workers backend'
+)
 
 const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
   const flags = parseFlags(argv, varianceSpec, helpVariance)
@@ -323,25 +275,9 @@ const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
 // compare
 // ---------------------------------------------------------------------------------------------
 
-const compareSpec = {
-  env: { type: 'string' },
-  estimators: { type: 'string' },
-  seeds: { type: 'string' },
-  iterations: { type: 'string' },
-  parallel: { type: 'string' },
-  tasks: { type: 'string' },
-  rollouts: { type: 'string' },
-  horizon: { type: 'string' },
-  outer: { type: 'string' },
-  'outer-lr': { type: 'string' },
-  'inner-lr': { type: 'string' },
-  workers: { type: 'string' },
-  final: { type: 'string' },
-  smooth: { type: 'string' },
-  out: { type: 'string' },
-  figure: { type: 'string' },
-  backend: { type: 'string' }
-} as const
+const compareSpec = flagOptions(
+  'env estimators seeds iterations parallel tasks rollouts horizon outer outer-lr inner-lr workers final smooth out figure backend'
+)
 
 const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
   const flags = parseFlags(argv, compareSpec, helpCompare)

@@ -32,7 +32,7 @@ import { makeSampler } from '../pipelines/sampler/index.js'
 import type { SamplerEvent } from '../pipelines/sampler/types.js'
 import { StageError, type TrainState, trainDeps } from '../pipelines/stages.js'
 import { type IterationRecord, initialState, metaTrain, toRecord } from '../pipelines/train.js'
-import { parseFlags } from './flags.js'
+import { flagOptions, parseFlags } from './flags.js'
 import { renderLearningCurve } from './trainPlot.js'
 
 const help = `usage: tmaml train [--config file.json] [options]
@@ -58,34 +58,8 @@ the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
 Writes <run>/config.json, metrics.jsonl, metrics.csv, checkpoint.json, learning-curve.{svg,png}.
 Exit code: 0 done, 1 the run failed (message says why; the last checkpoint is intact), 2 bad usage.`
 
-const flagSpec = {
-  config: { type: 'string' },
-  resume: { type: 'string' },
-  env: { type: 'string' },
-  estimator: { type: 'string' },
-  cv: { type: 'string' },
-  outer: { type: 'string' },
-  tasks: { type: 'string' },
-  rollouts: { type: 'string' },
-  horizon: { type: 'string' },
-  iterations: { type: 'string' },
-  seed: { type: 'string' },
-  workers: { type: 'string' },
-  'inner-lr': { type: 'string' },
-  'outer-lr': { type: 'string' },
-  'inner-steps': { type: 'string' },
-  'action-scale': { type: 'string' },
-  'init-log-std': { type: 'string' },
-  'eval-every': { type: 'string' },
-  'eval-tasks': { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  backend: { type: 'string' },
-  'run-dir': { type: 'string' },
-  json: { type: 'boolean' }
-} as const
-
 /** Flag name -> config field; numbers are parsed here and range-checked by the config codec. */
-const flagFields: ReadonlyArray<readonly [keyof typeof flagSpec, keyof ExperimentConfig, 'string' | 'number']> = [
+const flagFields: ReadonlyArray<readonly [string, keyof ExperimentConfig, 'string' | 'number']> = [
   ['env', 'env', 'string'],
   ['estimator', 'estimator', 'string'],
   ['cv', 'controlVariate', 'string'],
@@ -107,6 +81,8 @@ const flagFields: ReadonlyArray<readonly [keyof typeof flagSpec, keyof Experimen
   ['backend', 'backend', 'string'],
   ['run-dir', 'runDir', 'string']
 ]
+
+const flagSpec = flagOptions(['config', 'resume', ...flagFields.map(([flag]) => flag)], ['json'])
 
 const flagOverrides = (values: Readonly<Record<string, unknown>>): E.Either<string, Record<string, unknown>> => {
   const out: Record<string, unknown> = {}
