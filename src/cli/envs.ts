@@ -3,7 +3,6 @@
  * (Their simulation speed is a benchmark: `npm run bench:envs`, benchmarks/envs/run.ts.)
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { formatError } from '../base/errors.js'
 import { envIds, envSpecs } from '../envs/registry.js'
 import { parseFlags } from './flags.js'
 

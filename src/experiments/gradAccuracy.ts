@@ -44,7 +44,6 @@ import { makeSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
 import { meanStd } from '../plot/aggregate.js'
 import type { LineChart, Series } from '../plot/chart.js'
-import { writeFigure } from '../plot/writeFigure.js'
 import { formatMeanStd, formatNumber, renderTable } from '../plot/renderTable.js'
 import { type DrawRequest, drawMetaGradients } from './metaGradients.js'
 import { type Progress, formatDuration, progress } from './progress.js'
@@ -304,14 +303,17 @@ const settingsKey = (o: GradAccuracyOptions, part: Record<string, unknown>): str
     ...part
   })
 
+/** A draw's request for these estimators, episodes per task and stream. */
+type RequestFor = (
+  estimators: ReadonlyArray<Estimator>,
+  episodes: number,
+  stream: ReadonlyArray<string | number>
+) => DrawRequest
+
 /** The ground truth: the mean of tmaml (and dice, as a check) over M chunks, resumable per chunk. */
 const groundTruth = async (
   o: GradAccuracyOptions,
-  request: (
-    estimators: ReadonlyArray<Estimator>,
-    episodes: number,
-    stream: ReadonlyArray<string | number>
-  ) => DrawRequest,
+  request: RequestFor,
   p: Progress
 ): Promise<E.Either<TmamlError, GroundTruth>> => {
   const file = path.join(o.out, 'ground-truth.json')
@@ -367,11 +369,7 @@ const atSize = async (
   n: number,
   gt: GroundTruth,
   net: (v: ArrayLike<number>) => ReadonlyArray<number>,
-  request: (
-    estimators: ReadonlyArray<Estimator>,
-    episodes: number,
-    stream: ReadonlyArray<string | number>
-  ) => DrawRequest,
+  request: RequestFor,
   p: Progress
 ): Promise<E.Either<TmamlError, { readonly results: ReadonlyArray<SizeResult>; readonly seconds: number }>> => {
   const t0 = Date.now()
@@ -522,11 +520,7 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
     const baseline = await fixedBaselines(sampler.right, o, spec, horizon, tasks, theta)
     if (E.isLeft(baseline)) return baseline
     const b = baseline.right
-    const request = (
-      estimators: ReadonlyArray<Estimator>,
-      episodes: number,
-      stream: ReadonlyArray<string | number>
-    ): DrawRequest => ({
+    const request: RequestFor = (estimators, episodes, stream) => ({
       sampler: sampler.right,
       envId,
       horizon,
@@ -615,12 +609,8 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
       seconds,
       computeSeconds
     }
-    const paths = await writeReport(o.figure, chart, md, data)
+    const paths = await writeReport(o.figure, chart, md, data, { net: chartNet, gap: chartGap })
     if (E.isLeft(paths)) return paths
-    const netPaths = await writeFigure(`${o.figure}-net`, chartNet)()
-    if (E.isLeft(netPaths)) return netPaths
-    const gapPaths = await writeFigure(`${o.figure}-gap`, chartGap)()
-    if (E.isLeft(gapPaths)) return gapPaths
     return E.right({
       groundTruth: g,
       parameters: sizeOf(theta),

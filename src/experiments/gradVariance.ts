@@ -32,7 +32,6 @@ import { type TrainState, trainDeps } from '../pipelines/stages.js'
 import { initialState } from '../pipelines/train.js'
 import type { LineChart } from '../plot/chart.js'
 import { formatNumber, renderTable } from '../plot/renderTable.js'
-import { writeFigure } from '../plot/writeFigure.js'
 import { type Method, drawMetaGradients } from './metaGradients.js'
 import { formatDuration, progress } from './progress.js'
 import { loadState, saveState, styled, trainingSeconds, writeReport } from './report.js'
@@ -358,20 +357,8 @@ export const runGradVariance = async (o: GradVarianceOptions): Promise<E.Either<
     trainSeconds,
     measureSeconds
   }
-  const paths = await writeReport(o.figure, chart, md, data)
+  const paths = await writeReport(o.figure, chart, md, data, { norm: normChart })
   if (E.isLeft(paths)) return paths
-  const normPaths = await writeFigure(`${o.figure}-norm`, normChart)()
-  if (E.isLeft(normPaths)) return normPaths
-  return E.right({
-    snapshots,
-    paths: [
-      paths.right.png,
-      paths.right.svg,
-      paths.right.table,
-      paths.right.json,
-      normPaths.right.png,
-      normPaths.right.svg
-    ],
-    seconds
-  })
+  const { png, svg, table, json } = paths.right
+  return E.right({ snapshots, paths: [png, svg, table, json, `${o.figure}-norm.png`, `${o.figure}-norm.svg`], seconds })
 }

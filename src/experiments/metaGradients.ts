@@ -34,7 +34,7 @@ import {
   vpgObjective
 } from '../pipelines/meta.js'
 import { allFinite, flatten } from '../pipelines/optim/params.js'
-import { type PolicySpec, toArrays, toTensors } from '../pipelines/policy.js'
+import { type PolicySpec, toArrays, withTensors } from '../pipelines/policy.js'
 import type { EpisodeBatch, Sampler } from '../pipelines/sampler/types.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -124,11 +124,9 @@ const withProblem = <A>(
     pre: pre.map((p) => [p]),
     post
   })
-  const t = toTensors(theta)
   try {
-    return f(problem, t)
+    return withTensors(theta, (t) => f(problem, t))
   } finally {
-    disposeParams(t)
     disposeMetaProblem(problem)
   }
 }

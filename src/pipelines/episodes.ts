@@ -134,49 +134,40 @@ export const stepsTaken = (bs: ReadonlyArray<EpisodeBatch>): number =>
 export const batchIsFinite = (b: EpisodeBatch): boolean =>
   [b.obs, b.actions, b.rewards].every((a) => a.every((x) => Number.isFinite(x)))
 
+/** Typed arrays end to end, into a fresh one of `make`'s type. */
+const concatArrays = <A extends Float32Array | Uint8Array>(xs: ReadonlyArray<A>, make: (n: number) => A): A => {
+  const out = make(xs.reduce((a, x) => a + x.length, 0))
+  let o = 0
+  for (const x of xs) {
+    out.set(x, o)
+    o += x.length
+  }
+  return out
+}
+
+/** Float32Arrays end to end. */
+export const concatFloat32 = (xs: ReadonlyArray<Float32Array>): Float32Array =>
+  concatArrays(xs, (n) => new Float32Array(n))
+
 /** Concatenate batches along episodes (same horizon and dims). */
 export const concatBatches = (bs: ReadonlyArray<EpisodeBatch>): EpisodeBatch => {
   if (bs.length === 1) return bs[0]
-  const cat = <A extends Float32Array | Uint8Array>(xs: ReadonlyArray<A>, make: (n: number) => A): A => {
-    const out = make(xs.reduce((a, x) => a + x.length, 0))
-    let o = 0
-    for (const x of xs) {
-      out.set(x, o)
-      o += x.length
-    }
-    return out
-  }
-  const f32 = (n: number) => new Float32Array(n)
+  const f32 = (key: 'obs' | 'actions' | 'rewards' | 'mask' | 'lastObs') => concatFloat32(bs.map((b) => b[key]))
   return {
     task: bs[0].task,
     episodes: bs.reduce((a, b) => a + b.episodes, 0),
     horizon: bs[0].horizon,
     obsDim: bs[0].obsDim,
     actDim: bs[0].actDim,
-    obs: cat(
-      bs.map((b) => b.obs),
-      f32
-    ),
-    actions: cat(
-      bs.map((b) => b.actions),
-      f32
-    ),
-    rewards: cat(
-      bs.map((b) => b.rewards),
-      f32
-    ),
-    mask: cat(
-      bs.map((b) => b.mask),
-      f32
-    ),
-    terminated: cat(
+    obs: f32('obs'),
+    actions: f32('actions'),
+    rewards: f32('rewards'),
+    mask: f32('mask'),
+    terminated: concatArrays(
       bs.map((b) => b.terminated),
       (n) => new Uint8Array(n)
     ),
-    lastObs: cat(
-      bs.map((b) => b.lastObs),
-      f32
-    ),
+    lastObs: f32('lastObs'),
     diverged: bs.reduce((a, b) => a + b.diverged, 0)
   }
 }

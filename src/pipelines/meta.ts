@@ -48,6 +48,7 @@ import {
   type EpisodeBatch,
   type WithBaseline,
   concatBatches,
+  concatFloat32,
   graphData,
   outerAdvantages,
   returnsToGo
@@ -89,16 +90,6 @@ export interface MetaProblem {
 // constructors
 // ---------------------------------------------------------------------------------------------
 
-const concatF32 = (xs: ReadonlyArray<Float32Array>): Float32Array => {
-  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0))
-  let o = 0
-  for (const x of xs) {
-    out.set(x, o)
-    o += x.length
-  }
-  return out
-}
-
 /** std of R_t - b_t over a batch's valid steps (1 when there are none or it is 0). */
 export const advantageStd = (b: EpisodeBatch, baseline: Baseline, gamma: number): number => {
   const R = returnsToGo(b, gamma)
@@ -136,10 +127,10 @@ const stackedGraphData = (ds: ReadonlyArray<WithBaseline>): Record<string, tf.Te
   const shape = ds[0].baseline.shape
   if (ds.some((d) => d.baseline.shape !== shape))
     throw new RangeError('makeMetaProblem: the tasks of a step have baselines of different shapes')
-  return graphData(
-    concatBatches(ds.map((d) => d.batch)),
-    { shape, values: concatF32(ds.map((d) => d.baseline.values)) }
-  )
+  return graphData(concatBatches(ds.map((d) => d.batch)), {
+    shape,
+    values: concatFloat32(ds.map((d) => d.baseline.values))
+  })
 }
 
 /** [K E, T, d] -> [K, E T, d]. */
@@ -199,7 +190,7 @@ export const makeMetaProblem = (args: {
     return { ...d, [behaviourLogProbKey('action')]: behaviour }
   })
   const post = stackedGraphData(args.post)
-  const advantages = concatF32(
+  const advantages = concatFloat32(
     args.post.map((p) => outerAdvantages(p.batch, p.baseline, args.gamma, args.normalizeAdvantages))
   )
   return {

@@ -47,6 +47,16 @@ export const toArrays = (p: Params): ArrayParams =>
     ])
   )
 
+/** `f` of the parameters as tensors, disposed however `f` returns. */
+export const withTensors = <A>(p: ArrayParams, f: (t: Params) => A): A => {
+  const t = toTensors(p)
+  try {
+    return f(t)
+  } finally {
+    tf.dispose(Object.values(t))
+  }
+}
+
 /** The mean action for observations [N, obsDim] -> [N, actDim]. */
 export const policyMean = (p: PolicySpec, params: Params, obs: tf.Tensor): tf.Tensor =>
   mlpForward(policyMlp(p), params, obs)

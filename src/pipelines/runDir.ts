@@ -206,7 +206,9 @@ export const readCheckpoint = (
   const s = decoded.right.state
   const cv = config.right.controlVariate
   const cvState =
-    cv.state === null ? E.right(null) : decodeWith(cv.state.codec, `control-variate state in ${file}`)(s.cvState ?? s.metaCv)
+    cv.state === null
+      ? E.right(null)
+      : decodeWith(cv.state.codec, `control-variate state in ${file}`)(s.cvState ?? s.metaCv)
   if (E.isLeft(cvState)) return cvState
   const policy: ArrayParams = fromJson(s.policy)
   return E.right({

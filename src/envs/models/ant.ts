@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 import { capsule } from './legacyMass.js'
+import { actuators, geared } from './mjcf.js'
 
 const leg = (name: string, dx: number, dy: number, hip: string, ankle: string, axis: string, range: string): string => `
       <body name="${name}" pos="0 0 0">
@@ -47,15 +48,6 @@ export const antXml = `<mujoco model="ant">
       <geom name="torso_geom" type="sphere" pos="0 0 0" size="0.25"/>${leg('front_left_leg', 1, 1, 'hip_1', 'ankle_1', '-1 1 0', '30 70')}${leg('front_right_leg', -1, 1, 'hip_2', 'ankle_2', '1 1 0', '-70 -30')}${leg('back_leg', -1, -1, 'hip_3', 'ankle_3', '-1 1 0', '-70 -30')}${leg('right_back_leg', 1, -1, 'hip_4', 'ankle_4', '1 1 0', '30 70')}
     </body>
   </worldbody>
-  <actuator>
-    <motor name="hip_4" joint="hip_4" gear="150"/>
-    <motor name="ankle_4" joint="ankle_4" gear="150"/>
-    <motor name="hip_1" joint="hip_1" gear="150"/>
-    <motor name="ankle_1" joint="ankle_1" gear="150"/>
-    <motor name="hip_2" joint="hip_2" gear="150"/>
-    <motor name="ankle_2" joint="ankle_2" gear="150"/>
-    <motor name="hip_3" joint="hip_3" gear="150"/>
-    <motor name="ankle_3" joint="ankle_3" gear="150"/>
-  </actuator>
+${actuators(geared(150, ['hip_4', 'ankle_4', 'hip_1', 'ankle_1', 'hip_2', 'ankle_2', 'hip_3', 'ankle_3']))}
 </mujoco>
 `

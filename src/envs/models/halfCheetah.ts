@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import { actuators } from './mjcf.js'
 
 import { capsule, legacyCapsuleMass } from './legacyMass.js'
 
@@ -63,13 +64,13 @@ export const halfCheetahXml = `<mujoco model="halfcheetah">
       </body>
     </body>
   </worldbody>
-  <actuator>
-    <motor name="bthigh" joint="bthigh" gear="120"/>
-    <motor name="bshin" joint="bshin" gear="90"/>
-    <motor name="bfoot" joint="bfoot" gear="60"/>
-    <motor name="fthigh" joint="fthigh" gear="120"/>
-    <motor name="fshin" joint="fshin" gear="60"/>
-    <motor name="ffoot" joint="ffoot" gear="30"/>
-  </actuator>
+${actuators([
+  ['bthigh', 120],
+  ['bshin', 90],
+  ['bfoot', 60],
+  ['fthigh', 120],
+  ['fshin', 60],
+  ['ffoot', 30]
+])}
 </mujoco>
 `

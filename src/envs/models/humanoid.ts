@@ -17,6 +17,7 @@
  */
 
 import { capsule } from './legacyMass.js'
+import { actuators } from './mjcf.js'
 
 /** A hinge with the robot's defaults overridden where the original overrides them. */
 const hinge = (name: string, axis: string, range: string, extra: string, pos = '0 0 0'): string =>
@@ -90,24 +91,24 @@ export const humanoidXml = `<mujoco model="humanoid">
       </body>${armXml('right', 1)}${armXml('left', -1)}
     </body>
   </worldbody>
-  <actuator>
-    <motor name="abdomen_y" joint="abdomen_y" gear="100"/>
-    <motor name="abdomen_z" joint="abdomen_z" gear="100"/>
-    <motor name="abdomen_x" joint="abdomen_x" gear="100"/>
-    <motor name="right_hip_x" joint="right_hip_x" gear="100"/>
-    <motor name="right_hip_z" joint="right_hip_z" gear="100"/>
-    <motor name="right_hip_y" joint="right_hip_y" gear="300"/>
-    <motor name="right_knee" joint="right_knee" gear="200"/>
-    <motor name="left_hip_x" joint="left_hip_x" gear="100"/>
-    <motor name="left_hip_z" joint="left_hip_z" gear="100"/>
-    <motor name="left_hip_y" joint="left_hip_y" gear="300"/>
-    <motor name="left_knee" joint="left_knee" gear="200"/>
-    <motor name="right_shoulder1" joint="right_shoulder1" gear="25"/>
-    <motor name="right_shoulder2" joint="right_shoulder2" gear="25"/>
-    <motor name="right_elbow" joint="right_elbow" gear="25"/>
-    <motor name="left_shoulder1" joint="left_shoulder1" gear="25"/>
-    <motor name="left_shoulder2" joint="left_shoulder2" gear="25"/>
-    <motor name="left_elbow" joint="left_elbow" gear="25"/>
-  </actuator>
+${actuators([
+  ['abdomen_y', 100],
+  ['abdomen_z', 100],
+  ['abdomen_x', 100],
+  ['right_hip_x', 100],
+  ['right_hip_z', 100],
+  ['right_hip_y', 300],
+  ['right_knee', 200],
+  ['left_hip_x', 100],
+  ['left_hip_z', 100],
+  ['left_hip_y', 300],
+  ['left_knee', 200],
+  ['right_shoulder1', 25],
+  ['right_shoulder2', 25],
+  ['right_elbow', 25],
+  ['left_shoulder1', 25],
+  ['left_shoulder2', 25],
+  ['left_elbow', 25]
+])}
 </mujoco>
 `

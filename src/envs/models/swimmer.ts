@@ -17,6 +17,7 @@
  * @packageDocumentation
  */
 import { capsule } from './legacyMass.js'
+import { actuators, geared } from './mjcf.js'
 
 /** The MJCF text. `nq = 5`, `nv = 5`, `nu = 2`. */
 export const swimmerXml = `<mujoco model="swimmer">
@@ -47,9 +48,6 @@ export const swimmerXml = `<mujoco model="swimmer">
       </body>
     </body>
   </worldbody>
-  <actuator>
-    <motor name="motor1_rot" joint="motor1_rot" gear="150"/>
-    <motor name="motor2_rot" joint="motor2_rot" gear="150"/>
-  </actuator>
+${actuators(geared(150, ['motor1_rot', 'motor2_rot']))}
 </mujoco>
 `

@@ -19,6 +19,7 @@
  * @packageDocumentation
  */
 import { capsule } from './legacyMass.js'
+import { actuators, geared } from './mjcf.js'
 
 const leg = (side: string, footFriction: string): string => `
       <body name="thigh${side}" pos="0 0 -0.2">
@@ -53,13 +54,6 @@ export const walker2dXml = `<mujoco model="walker2d">
       <geom name="torso_geom" type="capsule" ${capsule([0, 0, 0.2, 0, 0, -0.2], 0.05, 1000)} friction="0.9"/>${leg('', '0.9')}${leg('_left', '1.9')}
     </body>
   </worldbody>
-  <actuator>
-    <motor name="thigh_joint" joint="thigh_joint" gear="100"/>
-    <motor name="leg_joint" joint="leg_joint" gear="100"/>
-    <motor name="foot_joint" joint="foot_joint" gear="100"/>
-    <motor name="thigh_left_joint" joint="thigh_left_joint" gear="100"/>
-    <motor name="leg_left_joint" joint="leg_left_joint" gear="100"/>
-    <motor name="foot_left_joint" joint="foot_left_joint" gear="100"/>
-  </actuator>
+${actuators(geared(100, ['thigh_joint', 'leg_joint', 'foot_joint', 'thigh_left_joint', 'leg_left_joint', 'foot_left_joint']))}
 </mujoco>
 `
