@@ -81,7 +81,12 @@ const main = async (): Promise<number> => {
   // (measured 1.93-1.99x for two on two cores, src/envs/README.md), so this is the floor sampling can reach.
   const threads = Math.max(1, cfg.right.workers)
   process.stderr.write(`physics only: ${Math.round(steps / threads)} env steps of halfcheetah-dir on one thread\n`)
-  const physics = await timeRandomSteps({ envId: 'halfcheetah-dir', nEnvs: 8, steps: Math.ceil(steps / threads), seed: 0 })
+  const physics = await timeRandomSteps({
+    envId: 'halfcheetah-dir',
+    nEnvs: 8,
+    steps: Math.ceil(steps / threads),
+    seed: 0
+  })
   if (E.isLeft(physics)) {
     console.error(formatError(physics.left))
     return 1

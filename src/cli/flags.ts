@@ -138,3 +138,32 @@ export const usageError = (message: string, helpText: string): number => {
   console.error(`${message}\n\n${helpText}`)
   return 2
 }
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/**
+ * Integer flags by the camelCase name of `--kebab-case` (e.g. `trainIterations` reads
+ * `--train-iterations`), each `[default, min, max?]`: one `intFlag` read per entry, for `all`.
+ */
+export const intFlags = <K extends string>(
+  values: Readonly<Record<string, unknown>>,
+  spec: Readonly<Record<K, readonly [number, number, number?]>>
+): Readonly<Record<K, E.Either<string, number>>> =>
+  Object.fromEntries(
+    (Object.entries(spec) as Array<[K, readonly [number, number, number?]]>).map(([k, [dflt, min, max]]) => [
+      k,
+      intFlag(kebab(k), values[kebab(k)], dflt, min, max)
+    ])
+  ) as Record<K, E.Either<string, number>>
+
+/** `intFlags` for number flags, each `[default, min, max]`. */
+export const numberFlags = <K extends string>(
+  values: Readonly<Record<string, unknown>>,
+  spec: Readonly<Record<K, readonly [number, number, number]>>
+): Readonly<Record<K, E.Either<string, number>>> =>
+  Object.fromEntries(
+    (Object.entries(spec) as Array<[K, readonly [number, number, number]]>).map(([k, [dflt, min, max]]) => [
+      k,
+      numberFlag(kebab(k), values[kebab(k)], dflt, min, max)
+    ])
+  ) as Record<K, E.Either<string, number>>
