@@ -81,7 +81,7 @@ const isControlVariate = (u: unknown): u is ControlVariateKind =>
  */
 export const controlVariateCodec = (registry: ReadonlyArray<ControlVariateKind> = controlVariates) =>
   named<ControlVariateKind>(
-    'ControlVariateKind',
+    'ControlVariate',
     `one of ${registry.map((cv) => `'${cv.name}'`).join(', ')}`,
     (name) => registry.find((cv) => cv.name === name),
     isControlVariate
