@@ -80,22 +80,34 @@ export const policyKl = (p: PolicySpec, a: Params, b: Params, obs: tf.Tensor): t
 /** Rows [E * T, d] of an [E, T, d] tensor. */
 const rows = (x: tf.Tensor): tf.Tensor => tf.reshape(x, [x.shape[0] * (x.shape[1] as number), x.shape[2] as number])
 
-/** The stochastic computation graph of an episode batch under the policy. */
-export const policyGraph = (p: PolicySpec): ValidGraph => {
+/**
+ * The stochastic computation graph of episodes under a Gaussian policy whose parameters are `p`'s:
+ * `logProbPerDim(params, obs, action)` gives log pi_i(a_i | s) for obs [B, T, obsDim] and actions
+ * [B, T, actDim], as [B, T, actDim]. `name` names the graph in errors.
+ */
+export const gaussianPolicyGraph = (
+  p: PolicySpec,
+  name: string,
+  logProbPerDim: (params: Params, obs: tf.Tensor, action: tf.Tensor) => tf.Tensor
+): ValidGraph => {
   const names = policyParamNames(p)
   const g = validate([
     ...names.map(param),
     input('obs'),
     // Factored over action coordinates (a diagonal Gaussian), so a control variate may be per
     // coordinate (the action-dependent CV); a state baseline [E, T] works as well.
-    factoredStochastic('action', [...names, 'obs'], p.actDim, (v, a) => {
-      const params = Object.fromEntries(names.map((n) => [n, v[n]]))
-      const lp = policyLogProbPerDim(p, params, rows(v['obs']), rows(a))
-      return tf.reshape(lp, [a.shape[0], a.shape[1] as number, p.actDim])
-    }),
+    factoredStochastic('action', [...names, 'obs'], p.actDim, (v, a) =>
+      logProbPerDim(Object.fromEntries(names.map((n) => [n, v[n]])), v['obs'], a)
+    ),
     cost('reward', ['action'], (_, d) => d['rewards'] as tf.Tensor),
     controlVariate('baseline', 'action', [], (_, d) => d['baseline'] as tf.Tensor)
   ])
-  if (g._tag === 'Left') throw new Error(`policyGraph: ${g.left._tag}`)
+  if (g._tag === 'Left') throw new Error(`${name}: ${g.left._tag}`)
   return g.right
 }
+
+/** The stochastic computation graph of an episode batch under the policy. */
+export const policyGraph = (p: PolicySpec): ValidGraph =>
+  gaussianPolicyGraph(p, 'policyGraph', (params, obs, a) =>
+    tf.reshape(policyLogProbPerDim(p, params, rows(obs), rows(a)), [a.shape[0], a.shape[1] as number, p.actDim])
+  )
