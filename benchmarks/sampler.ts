@@ -13,14 +13,9 @@ import * as E from 'fp-ts/lib/Either.js'
 import { readFileSync } from 'node:fs'
 import { formatError } from '../src/base/errors.js'
 import { rngAt } from '../src/base/rng.js'
-import { timeRandomSteps } from '../src/envs/rollout.js'
-import {
-  makeSampler,
-  type PolicyArrays,
-  type PolicySpec,
-  type RolloutRequest,
-  type Sampler
-} from '../src/pipelines/sampler/index.js'
+import { timeRandomSteps } from './envs/bench.js'
+import type { ArrayParams } from '../src/graph/nn.js'
+import { makeSampler, type PolicySpec, type RolloutRequest, type Sampler } from '../src/pipelines/sampler/index.js'
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -35,7 +30,7 @@ const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').s
 const load1 = (): number => Number(loadavg().split(' ')[0])
 
 const spec: PolicySpec = { obsDim: 17, actDim: 6, hidden: [64, 64], activation: 'tanh' }
-const policy = (): PolicyArrays => {
+const policy = (): ArrayParams => {
   const rng = rngAt(0, 'bench-policy')
   const sizes = [17, 64, 64, 6]
   const out: Record<string, { shape: number[]; values: Float32Array }> = {}

@@ -21,16 +21,11 @@ import { rngAt } from '../../src/base/rng.js'
 import { disposeParams, valueAndGrads } from '../../src/graph/autodiff.js'
 import { tmaml } from '../../src/estimators/builtins.js'
 import { type ExperimentConfig, publishedDefaults } from '../../src/pipelines/config.js'
-import type { EpisodeBatch } from '../../src/pipelines/episodes.js'
-import {
-  type MetaProblem,
-  type StepData,
-  type WithBaseline,
-  makeMetaProblem,
-  vpgObjective
-} from '../../src/pipelines/meta.js'
+import type { EpisodeBatch, WithBaseline } from '../../src/pipelines/episodes.js'
+import { type MetaProblem, makeMetaProblem, vpgObjective } from '../../src/pipelines/meta.js'
 import { adamInit } from '../../src/pipelines/optim/adam.js'
-import { type ArrayParams, flatten } from '../../src/pipelines/optim/params.js'
+import type { ArrayParams } from '../../src/graph/nn.js'
+import { flatten } from '../../src/pipelines/optim/params.js'
 import { ppoStep, trpoStep } from '../../src/pipelines/outer.js'
 import { type PolicySpec, initPolicy, toArrays, toTensors } from '../../src/pipelines/policy.js'
 
@@ -130,12 +125,15 @@ export const policySpecOf = (size: PipelineSize): PolicySpec => ({
 
 /** The iteration's MetaProblem on the active backend, as stages.ts builds it. Dispose with disposeMetaProblem. */
 export const pipelineProblem = (d: PipelineData): MetaProblem => {
-  const pre: ReadonlyArray<ReadonlyArray<StepData>> = d.pre.map((r, k) => [
-    { batch: batchOf(d.size, k, r), baseline: r.baseline, sampledWith: d.theta }
+  const pre: ReadonlyArray<ReadonlyArray<WithBaseline>> = d.pre.map((r, k) => [
+    { batch: batchOf(d.size, k, r), baseline: { shape: 'per-state', values: r.baseline }, sampledWith: d.theta }
   ])
+  // Post-update episodes come from each task's adapted policy; only the outer objectives read them,
+  // and those take the old adapted policies explicitly, so `sampledWith` is not used here.
   const post: ReadonlyArray<WithBaseline> = d.post.map((r, k) => ({
     batch: batchOf(d.size, k, r),
-    baseline: r.baseline
+    baseline: { shape: 'per-state', values: r.baseline },
+    sampledWith: d.theta
   }))
   return makeMetaProblem({
     policy: policySpecOf(d.size),

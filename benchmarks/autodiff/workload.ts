@@ -23,7 +23,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { rngAt } from '../../src/base/rng.js'
-import { type Params, disposeParams, dotParams, gradients, innerStep, mapParams } from '../../src/graph/autodiff.js'
+import {
+  type Objective,
+  type Params,
+  disposeParams,
+  dotParams,
+  gradientStep,
+  gradients,
+  mapParams
+} from '../../src/graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../../src/graph/distributions.js'
 import { type ParamArray, initMlpArrays, mlpForward, mlpSpec } from '../../src/graph/nn.js'
 import { magicBox, stopGradient } from '../../src/graph/ops.js'
@@ -167,14 +175,19 @@ const policy = (size: WorkloadSize) => {
   return { mean, logProb }
 }
 
+/** One differentiable inner step theta + alpha grad J(theta). */
+const ascend = (inner: Objective, params: Params, alpha: number): Params =>
+  tf.tidy(() => gradientStep(params, gradients(inner)(params), alpha))
+
 /** theta'_i for every task (differentiable in theta when called under a gradient). */
 const adaptedParams = (w: Workload, params: Params): ReadonlyArray<Params> => {
   const pi = policy(w.size)
   return w.tasks.map((t) =>
-    innerStep(
+    ascend(
       (p) => tf.mean(tf.mul(magicBox(pi.logProb(p, t['preObs'], t['preAct'])), t['preAdv'])) as tf.Scalar,
+      params,
       w.size.alpha
-    )(params)
+    )
   )
 }
 
@@ -203,7 +216,7 @@ const adaptedBatched = (w: Workload, params: Params): Params => {
     const logp = diagGaussianLogProb(batchedMean(w.size, p, s['preObs']), p['logStd'], s['preAct']) // [tasks, N]
     return tf.sum(tf.mean(tf.mul(magicBox(logp), s['preAdv']), 1)) as tf.Scalar // sum_i J_i(Theta_i)
   }
-  return innerStep(inner, w.size.alpha)(tileOverTasks(params, w.size.tasks))
+  return ascend(inner, tileOverTasks(params, w.size.tasks), w.size.alpha)
 }
 
 /** The outer objective L(theta). */

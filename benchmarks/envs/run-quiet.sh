@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run `tmaml envs bench` when the machine is quiet (1-minute load average below $MAX_LOAD, default 0.6),
+# Run the env benchmark (benchmarks/envs/run.ts) when the machine is quiet (1-minute load average below $MAX_LOAD, default 0.6),
 # so that other processes do not distort single-thread and two-worker numbers. Writes
 # benchmarks/envs/results.json and results.txt (the table), and records the load averages around the run.
-# Usage: benchmarks/envs/run-quiet.sh [extra tmaml envs bench flags]
+# Usage: benchmarks/envs/run-quiet.sh [extra flags of benchmarks/envs/run.ts]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 max="${MAX_LOAD:-0.6}"
@@ -13,7 +13,7 @@ for _ in $(seq 1 240); do
 done
 before=$(cat /proc/loadavg)
 npx tsc -p tsconfig.json
-node bin/tmaml.js envs bench --json "$@" > benchmarks/envs/results.json
+npx tsx benchmarks/envs/run.ts --json "$@" > benchmarks/envs/results.json
 after=$(cat /proc/loadavg)
 {
   echo "loadavg before: $before"

@@ -3,10 +3,9 @@
  * are right. Exit code 0 when every self-check passes, 1 when one fails, 2 on bad flags.
  */
 import * as os from 'node:os'
-import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../base/errors.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { startBackend } from '../graph/backend.js'
 import { runSelfCheck } from '../graph/selfCheck.js'
 import { nativeStatus } from '../native/index.js'
 import { parseFlags } from './flags.js'
@@ -21,8 +20,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   const flags = parseFlags(argv, { json: { type: 'boolean' }, backend: { type: 'string' } }, help)
   if (E.isLeft(flags)) return flags.left
   const { json, backend } = flags.right
-  const choice = resolveBackendChoice(backend as string | undefined, process.env)
-  const info = E.isRight(choice) ? await initBackend(choice.right) : choice
+  const info = await startBackend(backend as string | undefined, process.env)
   if (E.isLeft(info)) {
     const msg = formatError(info.left)
     if (json === true)

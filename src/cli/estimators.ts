@@ -11,12 +11,12 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeWith, formatError } from '../base/errors.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { startBackend } from '../graph/backend.js'
 import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
 import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estimators/check.js'
 import { EstimatorCodec } from '../estimators/codec.js'
 import type { Estimator } from '../estimators/estimator.js'
-import { choiceFlag, intFlag, numberFlag, parseFlagsWithPositionals } from './flags.js'
+import { all, choiceFlag, flagOptions, intFlag, numberFlag, parseFlagsWithPositionals, usageError } from './flags.js'
 
 const help = `usage: tmaml estimators list [--json]
        tmaml estimators check [options]
@@ -27,6 +27,7 @@ check options:
   --mdps M           number of random MDPs (default ${defaultCheckConfig.mdps})
   --baseline B       value (exact value function, default) | poor | none
   --reward-mean X    mean of the random rewards r(s, a) ~ N(X, 1) (default 0.5; 3 mimics a survival bonus)
+  --horizon T        steps per trajectory of the random MDPs (default ${defaultCheckConfig.size.horizon}; --exact enumerates A^T S^T paths)
   --estimator a,b    only these estimators (names from 'tmaml estimators list', e.g. loaded-dice(0.5))
   --module file.js   also check the estimators a module exports (default, estimator or estimators)
   --exact            also report the exact bias, by enumerating trajectories
@@ -89,7 +90,13 @@ const table = (rs: ReadonlyArray<CheckResult>): string => {
     r.order,
     Number.isFinite(r.maxAbsZ) ? r.maxAbsZ.toFixed(2) : 'inf',
     r.threshold.toFixed(2),
-    r.unbiased ? (r.claimed ? 'unbiased' : 'not detected') : 'BIASED',
+    r.verdict === 'biased'
+      ? 'BIASED'
+      : r.verdict === 'inconclusive'
+        ? 'inconclusive'
+        : r.claimed
+          ? 'unbiased'
+          : 'not detected',
     r.claimed ? 'unbiased' : 'biased',
     r.variance.toPrecision(3),
     r.exactMaxAbsBias === null ? '' : r.exactMaxAbsBias.toExponential(1)
@@ -105,7 +112,7 @@ const table = (rs: ReadonlyArray<CheckResult>): string => {
 }
 
 const check = async (values: Readonly<Record<string, unknown>>): Promise<number> => {
-  const parsed = {
+  const read = all({
     samples: intFlag('samples', values['samples'], defaultCheckConfig.samples, 2, 10_000_000),
     seed: intFlag('seed', values['seed'], defaultCheckConfig.seed, 0),
     mdps: intFlag('mdps', values['mdps'], defaultCheckConfig.mdps, 1, 100),
@@ -114,14 +121,11 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
       'poor',
       'none'
     ] as const),
-    rewardMean: numberFlag('reward-mean', values['reward-mean'], defaultCheckConfig.size.rewardMean ?? 0.5, -100, 100)
-  }
-  for (const v of Object.values(parsed))
-    if (E.isLeft(v)) {
-      console.error(`${v.left}\n\n${help}`)
-      return 2
-    }
-  const get = <A>(e: E.Either<string, A>): A => (e as E.Right<A>).right
+    rewardMean: numberFlag('reward-mean', values['reward-mean'], defaultCheckConfig.size.rewardMean ?? 0.5, -100, 100),
+    horizon: intFlag('horizon', values['horizon'], defaultCheckConfig.size.horizon, 1, 12)
+  })
+  if (E.isLeft(read)) return usageError(read.left, help)
+  const parsed = read.right
   let estimators: Estimator[] = [...builtinEstimators]
   if (typeof values['estimator'] === 'string') {
     const names = values['estimator'].split(',').map((s) => s.trim())
@@ -141,8 +145,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
     }
     estimators = typeof values['estimator'] === 'string' ? [...estimators, ...user.right] : [...user.right]
   }
-  const choice = resolveBackendChoice(values['backend'] as string | undefined, process.env)
-  const info = E.isRight(choice) ? await initBackend(choice.right) : choice
+  const info = await startBackend(values['backend'] as string | undefined, process.env)
   if (E.isLeft(info)) {
     console.error(formatError(info.left))
     return 1
@@ -151,16 +154,16 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
   let done = 0
   const started = Date.now()
   process.stderr.write(
-    `backend ${info.right.active}; ${estimators.length} estimator(s) x 3 orders x ${get(parsed.mdps)} MDP(s), ${get(parsed.samples)} samples each\n`
+    `backend ${info.right.active}; ${estimators.length} estimator(s) x 3 orders x ${parsed.mdps} MDP(s), ${parsed.samples} samples each\n`
   )
   const results = checkEstimators(
     estimators,
     {
-      samples: get(parsed.samples),
-      seed: get(parsed.seed),
-      mdps: get(parsed.mdps),
-      baseline: get(parsed.baseline),
-      size: { ...defaultCheckConfig.size, rewardMean: get(parsed.rewardMean) },
+      samples: parsed.samples,
+      seed: parsed.seed,
+      mdps: parsed.mdps,
+      baseline: parsed.baseline,
+      size: { ...defaultCheckConfig.size, rewardMean: parsed.rewardMean, horizon: parsed.horizon },
       exact: values['exact'] === true
     },
     (msg) => {
@@ -179,11 +182,16 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
     console.log(
       `\nz-test: |z| of the Monte-Carlo mean vs the exact value, Bonferroni over coordinates and MDPs (false-alarm rate ${defaultCheckConfig.falseAlarm}); variance: mean per-coordinate variance of one estimate (${defaultCheckConfig.groupSize} trajectories).`
     )
+    const escalated = results.filter((r) => r.samples > parsed.samples)
+    if (escalated.length > 0)
+      console.log(
+        `rare events: where the rarest (state, action) pair would be taken fewer than ${defaultCheckConfig.minExpectedCount} times, more replicates were drawn (${escalated.map((r) => `${r.estimator}/${r.order}: ${r.samples}`).join(', ')}); 'inconclusive' = the z-test failed where even ${defaultCheckConfig.maxSamples} replicates see it too rarely for a verdict.`
+      )
   }
-  const undetected = results.filter((r) => r.unbiased && !r.claimed)
+  const undetected = results.filter((r) => r.verdict === 'unbiased' && !r.claimed)
   if (undetected.length > 0)
     process.stderr.write(
-      `declared biases not detected at ${get(parsed.samples)} samples: ${undetected.map((r) => `${r.estimator}/${r.order}`).join(', ')} (try more --samples, or --exact)\n`
+      `declared biases not detected at ${parsed.samples} samples: ${undetected.map((r) => `${r.estimator}/${r.order}`).join(', ')} (try more --samples, or --exact)\n`
     )
   const contradictions = results.filter((r) => !r.unbiased && r.claimed)
   if (contradictions.length > 0) {
@@ -198,18 +206,10 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
 export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   const r = parseFlagsWithPositionals(
     argv,
-    {
-      json: { type: 'boolean' },
-      samples: { type: 'string' },
-      seed: { type: 'string' },
-      mdps: { type: 'string' },
-      baseline: { type: 'string' },
-      'reward-mean': { type: 'string' },
-      estimator: { type: 'string' },
-      module: { type: 'string' },
-      exact: { type: 'boolean' },
-      backend: { type: 'string' }
-    },
+    flagOptions(
+      ['samples', 'seed', 'mdps', 'baseline', 'reward-mean', 'horizon', 'estimator', 'module', 'backend'],
+      ['json', 'exact']
+    ),
     help
   )
   if (E.isLeft(r)) return r.left

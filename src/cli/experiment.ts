@@ -7,19 +7,22 @@
  */
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
-import { formatError } from '../base/errors.js'
+import { type TmamlError, formatError } from '../base/errors.js'
 import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { resolveBackendChoice, startBackend } from '../graph/backend.js'
 import { runCompare } from '../experiments/compare.js'
 import { runGradAccuracy } from '../experiments/gradAccuracy.js'
 import { runGradVariance } from '../experiments/gradVariance.js'
 import type { ChildCommand, TrainRunner } from '../experiments/trainRunner.js'
 import { parseMethods } from '../experiments/metaGradients.js'
 import { formatDuration } from '../experiments/progress.js'
-import { ControlVariateKind, OuterAlgorithm } from '../pipelines/config.js'
+import type { ReportPaths } from '../experiments/report.js'
+import { OuterAlgorithm } from '../pipelines/config.js'
+import { linearControlVariate } from '../pipelines/controlVariates/linearFeature.js'
+import { metaControlVariate } from '../pipelines/controlVariates/metaValue.js'
 import { envIds } from '../envs/registry.js'
-import { intFlag, numberFlag, parseFlags } from './flags.js'
+import { all, flagOptions, intFlag, intFlags, numberFlags, parseFlags, stringFlag, usageError } from './flags.js'
 import { run as trainInProcess } from './train.js'
 
 /** `tmaml <args>` in a fresh process, from this installation: src via tsx, or dist (`child.ts`). */
@@ -41,75 +44,47 @@ experiments (paper: Liu, Socher, Xiong, "Taming MAML", ICML 2019):
 
 Run 'tmaml experiment <name> --help' for its options. Exit code: 0 done, 1 failed, 2 bad usage.`
 
-const helpAccuracy = `usage: tmaml experiment grad-accuracy [options]
-
-Trains a point1d Gaussian MLP policy briefly (tmaml train, resumable), computes a ground-truth
-meta-gradient from many episodes, then for each sample size the Pearson correlation of every
-estimator's meta-gradient with it over repeated draws. Writes <figure>.{svg,png,md,json}.
-
-  --out DIR              working folder (default runs/experiments/grad-accuracy)
-  --figure PATH          figure/table base path (default <out>/grad-accuracy)
-  --estimators A,B,...   default: every built-in estimator
-  --sizes N,N,...        episodes per task of one estimate (default 10,20,50,100,200,500,1000)
-  --draws R              draws per size (default 30)
-  --tasks K              goals of the meta-gradient (default 4)
-  --hidden H,H           policy hidden layers (default 18,18: 398 parameters)
-  --inner-lr X           inner step size (default 0.1, the published value)
-  --train-iterations N   partial training (default 30)   --train-tasks N (20)  --train-rollouts N (20)
-  --train-lr X           Adam step of the partial training (default 0.01)
-  --gt-chunks M          ground truth: M chunks (default 50) ...
-  --gt-chunk N           ... of N episodes per task (default 2000)
-  --baseline-episodes N  episodes per task the fixed linear baseline is fitted on (default 1000)
-  --seed N  --workers N (sampler threads, default 0)  --backend B`
-
-const helpVariance = `usage: tmaml experiment grad-variance --env halfcheetah-dir|ant-dir [options]
-
-Trains one run (tmaml train, resumable) and keeps a snapshot of its state every --every iterations;
-at each snapshot resamples the meta-gradient --draws times per method (same tasks, fresh episodes)
-and reports the average per-coordinate variance and the norm of the mean. Writes
-<figure>.{svg,png,md,json} and <figure>-norm.{svg,png}.
-
-  --env ID               (required)
-  --out DIR              working folder (default runs/experiments/grad-variance-<env>)
-  --figure PATH          figure/table base path (default <out>/grad-variance-<env>)
-  --estimators A[:cv],.. methods (default maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,
-                         tmaml:action-dependent);
-                         cv: meta | value | action-dependent | linear | none (default: the training
-                         run's, meta)
-  --iterations N         training iterations (default 100)   --every N (snapshot interval, default 20)
-  --draws K              meta-gradients per method and snapshot (default 10)
-  --tasks N  --rollouts N   batch of training and of each draw (default 10 x 10)
-  --train-estimator NAME estimator of the training run (default tmaml)
-  --seed N  --workers N (default 2)  --backend B`
-
-const helpCompare = `usage: tmaml experiment compare --env ID --estimators A[:cv],B,... [options]
-
-One tmaml train run folder per (method, seed), all with the same budget (tasks x rollouts x horizon
-x iterations), run as child processes, --parallel at a time; re-running continues unfinished runs and
-skips finished ones. Learning curves (mean ± std over seeds) and a final table in the form of the
-paper's Table 1. Writes <figure>.{svg,png,md,json}.
-
-  --env ID               (required)          --estimators A[:cv],...  (required)
-                         cv: meta | value | action-dependent | linear | none
-                         (default: meta for tmaml*, linear otherwise)
-  --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
-  --parallel P           runs at a time (default 2)
-  --tasks N --rollouts N --horizon N (0 = env default) --outer vpg|trpo|ppo (default vpg)
-  --outer-lr X --inner-lr X   --workers N (sampler threads per run, default 0)
-  --final N              iterations averaged for the final return (default: the last 10%)
-  --smooth W             moving average of the curves over W iterations (default 1)
-  --out DIR              run folders (default runs/experiments/compare-<env>)
-  --figure PATH          figure/table base path (default <out>/compare-<env>)
-  --backend B`
-
-const startBackend = async (flag: unknown): Promise<number> => {
-  const choice = resolveBackendChoice(typeof flag === 'string' ? flag : undefined, process.env)
-  const b = E.isRight(choice) ? await initBackend(choice.right) : choice
+const startBackendFlag = async (flag: unknown): Promise<number> => {
+  const b = await startBackend(typeof flag === 'string' ? flag : undefined, process.env)
   if (E.isLeft(b)) {
     console.error(formatError(b.left))
     return 1
   }
   process.stderr.write(`backend ${b.right.active}${b.right.notes.length > 0 ? ` (${b.right.notes.join(', ')})` : ''}\n`)
+  return 0
+}
+
+type FlagValues = Readonly<Record<string, unknown>>
+
+/** A sub-command: its flags parsed against `names` (--help and bad flags end it: exit 0 / 2), then `body`. */
+const subcommand =
+  (names: string, helpText: string, body: (v: FlagValues) => Promise<number>) =>
+  async (argv: ReadonlyArray<string>): Promise<number> => {
+    const flags = parseFlags(argv, flagOptions(names), helpText)
+    return E.isLeft(flags) ? flags.left : body(flags.right)
+  }
+
+/** `subcommand` for an experiment on an environment: `--env` is required, and checked first. */
+const onEnv = (
+  names: string,
+  helpText: string,
+  body: (v: FlagValues, env: string) => Promise<number>
+): ((argv: ReadonlyArray<string>) => Promise<number>) =>
+  subcommand(names, helpText, async (v) => {
+    const env = envFlag(v['env'])
+    return E.isLeft(env) ? usageError(env.left, helpText) : body(v, env.right)
+  })
+
+/** What an experiment finished with: the files it wrote and its duration, or why it failed (exit 1). */
+const reported = (
+  name: string,
+  r: E.Either<TmamlError, { readonly paths: ReadonlyArray<string>; readonly seconds: number }>
+): number => {
+  if (E.isLeft(r)) {
+    console.error(`tmaml experiment ${name}: ${formatError(r.left)}`)
+    return 1
+  }
+  process.stderr.write(`wrote ${r.right.paths.join(', ')} (${formatDuration(r.right.seconds)})\n`)
   return 0
 }
 
@@ -129,25 +104,6 @@ const intListFlag = (
     out.push(n.right)
   }
   return E.right(out)
-}
-
-const stringFlag = (value: unknown, dflt: string): string => (typeof value === 'string' ? value : dflt)
-
-/** Collect the Rights of named flag reads, or the first Left. */
-const all = <A extends Readonly<Record<string, E.Either<string, unknown>>>>(
-  reads: A
-): E.Either<string, { readonly [K in keyof A]: A[K] extends E.Either<string, infer B> ? B : never }> => {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(reads)) {
-    if (E.isLeft(v)) return v
-    out[k] = v.right
-  }
-  return E.right(out as { readonly [K in keyof A]: A[K] extends E.Either<string, infer B> ? B : never })
-}
-
-const usageError = (message: string, helpText: string): number => {
-  console.error(`${message}\n\n${helpText}`)
-  return 2
 }
 
 const estimatorList = (value: unknown): E.Either<string, ReadonlyArray<Estimator>> => {
@@ -174,231 +130,188 @@ const envFlag = (value: unknown): E.Either<string, string> =>
 // grad-accuracy
 // ---------------------------------------------------------------------------------------------
 
-const accuracySpec = {
-  out: { type: 'string' },
-  figure: { type: 'string' },
-  estimators: { type: 'string' },
-  sizes: { type: 'string' },
-  draws: { type: 'string' },
-  tasks: { type: 'string' },
-  hidden: { type: 'string' },
-  'inner-lr': { type: 'string' },
-  'train-iterations': { type: 'string' },
-  'train-tasks': { type: 'string' },
-  'train-rollouts': { type: 'string' },
-  'train-lr': { type: 'string' },
-  'gt-chunks': { type: 'string' },
-  'gt-chunk': { type: 'string' },
-  'baseline-episodes': { type: 'string' },
-  seed: { type: 'string' },
-  workers: { type: 'string' },
-  backend: { type: 'string' }
-} as const
+const helpAccuracy = `usage: tmaml experiment grad-accuracy [options]
 
-const gradAccuracy = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const flags = parseFlags(argv, accuracySpec, helpAccuracy)
-  if (E.isLeft(flags)) return flags.left
-  const v = flags.right
-  const out = stringFlag(v['out'], 'runs/experiments/grad-accuracy')
-  const read = all({
-    estimators: estimatorList(v['estimators']),
-    sizes: intListFlag('sizes', v['sizes'], [10, 20, 50, 100, 200, 500, 1000], 2),
-    draws: intFlag('draws', v['draws'], 30, 2),
-    tasks: intFlag('tasks', v['tasks'], 4, 1),
-    hidden: intListFlag('hidden', v['hidden'], [18, 18], 1),
-    innerLr: numberFlag('inner-lr', v['inner-lr'], 0.1, 1e-9, 1e3),
-    trainIterations: intFlag('train-iterations', v['train-iterations'], 30, 1),
-    trainTasks: intFlag('train-tasks', v['train-tasks'], 20, 1),
-    trainRollouts: intFlag('train-rollouts', v['train-rollouts'], 20, 2),
-    trainLr: numberFlag('train-lr', v['train-lr'], 0.01, 1e-9, 10),
-    gtChunks: intFlag('gt-chunks', v['gt-chunks'], 50, 2),
-    gtChunk: intFlag('gt-chunk', v['gt-chunk'], 2000, 2),
-    baselineEpisodes: intFlag('baseline-episodes', v['baseline-episodes'], 1000, 2),
-    seed: intFlag('seed', v['seed'], 1, 0),
-    workers: intFlag('workers', v['workers'], 0, 0, 64)
-  })
-  if (E.isLeft(read)) return usageError(read.left, helpAccuracy)
-  const o = read.right
-  if ((await startBackend(v['backend'])) !== 0) return 1
-  const r = await runGradAccuracy({
-    runner,
-    out,
-    figure: stringFlag(v['figure'], `${out}/grad-accuracy`),
-    seed: o.seed,
-    estimators: o.estimators,
-    sizes: o.sizes,
-    draws: o.draws,
-    tasks: o.tasks,
-    hidden: o.hidden,
-    innerLr: o.innerLr,
-    train: { iterations: o.trainIterations, tasks: o.trainTasks, rollouts: o.trainRollouts, outerLr: o.trainLr },
-    gtChunks: o.gtChunks,
-    gtChunkEpisodes: o.gtChunk,
-    baselineEpisodes: o.baselineEpisodes,
-    workers: o.workers
-  })
-  if (E.isLeft(r)) {
-    console.error(`tmaml experiment grad-accuracy: ${formatError(r.left)}`)
-    return 1
+Trains a point1d Gaussian MLP policy briefly (tmaml train, resumable), computes a ground-truth
+meta-gradient from many episodes, then for each sample size the Pearson correlation of every
+estimator's meta-gradient with it over repeated draws. Writes <figure>.{svg,png,md,json}.
+
+  --out DIR              working folder (default runs/experiments/grad-accuracy)
+  --figure PATH          figure/table base path (default <out>/grad-accuracy)
+  --estimators A,B,...   default: every built-in estimator
+  --sizes N,N,...        episodes per task of one estimate (default 10,20,50,100,200,500,1000)
+  --draws R              draws per size (default 30)
+  --tasks K              goals of the meta-gradient (default 4)
+  --hidden H,H           policy hidden layers (default 18,18: 398 parameters)
+  --inner-lr X           inner step size (default 0.1, the published value)
+  --train-iterations N   partial training (default 30)   --train-tasks N (20)  --train-rollouts N (20)
+  --train-lr X           Adam step of the partial training (default 0.01)
+  --gt-chunks M          ground truth: M chunks (default 50) ...
+  --gt-chunk N           ... of N episodes per task (default 2000)
+  --baseline-episodes N  episodes per task the fixed linear baseline is fitted on (default 1000)
+  --seed N  --workers N (sampler threads, default 0)  --backend B`
+
+const gradAccuracy = subcommand(
+  'out figure estimators sizes draws tasks hidden inner-lr train-iterations train-tasks train-rollouts train-lr gt-chunks gt-chunk baseline-episodes seed workers backend',
+  helpAccuracy,
+  async (v) => {
+    const out = stringFlag(v['out'], 'runs/experiments/grad-accuracy')
+    const read = all({
+      estimators: estimatorList(v['estimators']),
+      sizes: intListFlag('sizes', v['sizes'], [10, 20, 50, 100, 200, 500, 1000], 2),
+      hidden: intListFlag('hidden', v['hidden'], [18, 18], 1),
+      ...intFlags(v, { draws: [30, 2], tasks: [4, 1], trainIterations: [30, 1], trainTasks: [20, 1] }),
+      ...intFlags(v, { trainRollouts: [20, 2], gtChunks: [50, 2], gtChunk: [2000, 2], baselineEpisodes: [1000, 2] }),
+      ...intFlags(v, { seed: [1, 0], workers: [0, 0, 64] }),
+      ...numberFlags(v, { innerLr: [0.1, 1e-9, 1e3], trainLr: [0.01, 1e-9, 10] })
+    })
+    if (E.isLeft(read)) return usageError(read.left, helpAccuracy)
+    const o = read.right
+    if ((await startBackendFlag(v['backend'])) !== 0) return 1
+    const r = await runGradAccuracy({
+      runner,
+      out,
+      figure: stringFlag(v['figure'], `${out}/grad-accuracy`),
+      seed: o.seed,
+      estimators: o.estimators,
+      sizes: o.sizes,
+      draws: o.draws,
+      tasks: o.tasks,
+      hidden: o.hidden,
+      innerLr: o.innerLr,
+      train: { iterations: o.trainIterations, tasks: o.trainTasks, rollouts: o.trainRollouts, outerLr: o.trainLr },
+      gtChunks: o.gtChunks,
+      gtChunkEpisodes: o.gtChunk,
+      baselineEpisodes: o.baselineEpisodes,
+      workers: o.workers
+    })
+    return reported(
+      'grad-accuracy',
+      E.map((a: { readonly paths: ReportPaths; readonly seconds: number }) => ({
+        paths: [a.paths.png, a.paths.svg, a.paths.table, a.paths.json],
+        seconds: a.seconds
+      }))(r)
+    )
   }
-  process.stderr.write(
-    `wrote ${r.right.paths.png}, ${r.right.paths.svg}, ${r.right.paths.table}, ${r.right.paths.json} (${formatDuration(r.right.seconds)})\n`
-  )
-  return 0
-}
+)
 
 // ---------------------------------------------------------------------------------------------
 // grad-variance
 // ---------------------------------------------------------------------------------------------
 
-const varianceSpec = {
-  env: { type: 'string' },
-  out: { type: 'string' },
-  figure: { type: 'string' },
-  estimators: { type: 'string' },
-  iterations: { type: 'string' },
-  every: { type: 'string' },
-  draws: { type: 'string' },
-  tasks: { type: 'string' },
-  rollouts: { type: 'string' },
-  'train-estimator': { type: 'string' },
-  seed: { type: 'string' },
-  workers: { type: 'string' },
-  backend: { type: 'string' }
-} as const
+const helpVariance = `usage: tmaml experiment grad-variance --env halfcheetah-dir|ant-dir [options]
 
-const gradVariance = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const flags = parseFlags(argv, varianceSpec, helpVariance)
-  if (E.isLeft(flags)) return flags.left
-  const v = flags.right
-  const env = envFlag(v['env'])
-  if (E.isLeft(env)) return usageError(env.left, helpVariance)
-  const out = stringFlag(v['out'], `runs/experiments/grad-variance-${env.right}`)
-  const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
-  if (estimatorByName(trainEstimator) === undefined)
-    return usageError(`--train-estimator: unknown estimator '${trainEstimator}'`, helpVariance)
-  const read = all({
-    methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
-      parseMethods(
-        stringFlag(v['estimators'], 'maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,tmaml:action-dependent'),
-        () => 'meta'
-      )
-    ),
-    iterations: intFlag('iterations', v['iterations'], 100, 1),
-    every: intFlag('every', v['every'], 20, 1),
-    draws: intFlag('draws', v['draws'], 10, 2),
-    tasks: intFlag('tasks', v['tasks'], 10, 1),
-    rollouts: intFlag('rollouts', v['rollouts'], 10, 2),
-    seed: intFlag('seed', v['seed'], 1, 0),
-    workers: intFlag('workers', v['workers'], 2, 0, 64)
-  })
-  if (E.isLeft(read)) return usageError(read.left, helpVariance)
-  const o = read.right
-  if ((await startBackend(v['backend'])) !== 0) return 1
-  const r = await runGradVariance({
-    runner,
-    env: env.right,
-    out,
-    figure: stringFlag(v['figure'], `${out}/grad-variance-${env.right}`),
-    methods: o.methods,
-    iterations: o.iterations,
-    every: o.every,
-    draws: o.draws,
-    tasks: o.tasks,
-    rollouts: o.rollouts,
-    trainEstimator,
-    seed: o.seed,
-    workers: o.workers
-  })
-  if (E.isLeft(r)) {
-    console.error(`tmaml experiment grad-variance: ${formatError(r.left)}`)
-    return 1
+Trains one run (tmaml train, resumable) and keeps a snapshot of its state every --every iterations;
+at each snapshot resamples the meta-gradient --draws times per method (same tasks, fresh episodes)
+and reports the average per-coordinate variance and the norm of the mean. Writes
+<figure>.{svg,png,md,json} and <figure>-norm.{svg,png}.
+
+  --env ID               (required)
+  --out DIR              working folder (default runs/experiments/grad-variance-<env>)
+  --figure PATH          figure/table base path (default <out>/grad-variance-<env>)
+  --estimators A[:cv],.. methods (default maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,
+                         tmaml:action-dependent);
+                         cv: meta | value | action-dependent | linear | none (default: the training
+                         run's, meta)
+  --iterations N         training iterations (default 100)   --every N (snapshot interval, default 20)
+  --draws K              meta-gradients per method and snapshot (default 10)
+  --tasks N  --rollouts N   batch of training and of each draw (default 10 x 10)
+  --train-estimator NAME estimator of the training run (default tmaml)
+  --seed N  --workers N (default 2)  --backend B`
+
+const gradVariance = onEnv(
+  'env out figure estimators iterations every draws tasks rollouts train-estimator seed workers backend',
+  helpVariance,
+  async (v, env) => {
+    const out = stringFlag(v['out'], `runs/experiments/grad-variance-${env}`)
+    const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
+    if (estimatorByName(trainEstimator) === undefined)
+      return usageError(`--train-estimator: unknown estimator '${trainEstimator}'`, helpVariance)
+    const read = all({
+      methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
+        parseMethods(
+          stringFlag(
+            v['estimators'],
+            'maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,tmaml:action-dependent'
+          ),
+          () => metaControlVariate
+        )
+      ),
+      ...intFlags(v, { iterations: [100, 1], every: [20, 1], draws: [10, 2], tasks: [10, 1], rollouts: [10, 2] }),
+      ...intFlags(v, { seed: [1, 0], workers: [2, 0, 64] })
+    })
+    if (E.isLeft(read)) return usageError(read.left, helpVariance)
+    if ((await startBackendFlag(v['backend'])) !== 0) return 1
+    const r = await runGradVariance({
+      ...read.right,
+      runner,
+      env: env,
+      out,
+      figure: stringFlag(v['figure'], `${out}/grad-variance-${env}`),
+      trainEstimator
+    })
+    return reported('grad-variance', r)
   }
-  process.stderr.write(`wrote ${r.right.paths.join(', ')} (${formatDuration(r.right.seconds)})\n`)
-  return 0
-}
+)
 
 // ---------------------------------------------------------------------------------------------
 // compare
 // ---------------------------------------------------------------------------------------------
 
-const compareSpec = {
-  env: { type: 'string' },
-  estimators: { type: 'string' },
-  seeds: { type: 'string' },
-  iterations: { type: 'string' },
-  parallel: { type: 'string' },
-  tasks: { type: 'string' },
-  rollouts: { type: 'string' },
-  horizon: { type: 'string' },
-  outer: { type: 'string' },
-  'outer-lr': { type: 'string' },
-  'inner-lr': { type: 'string' },
-  workers: { type: 'string' },
-  final: { type: 'string' },
-  smooth: { type: 'string' },
-  out: { type: 'string' },
-  figure: { type: 'string' },
-  backend: { type: 'string' }
-} as const
+const helpCompare = `usage: tmaml experiment compare --env ID --estimators A[:cv],B,... [options]
 
-const compare = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const flags = parseFlags(argv, compareSpec, helpCompare)
-  if (E.isLeft(flags)) return flags.left
-  const v = flags.right
-  const env = envFlag(v['env'])
-  if (E.isLeft(env)) return usageError(env.left, helpCompare)
-  if (typeof v['estimators'] !== 'string') return usageError('--estimators is required', helpCompare)
-  const outer = v['outer'] === undefined ? E.right('vpg' as const) : OuterAlgorithm.decode(v['outer'])
-  if (E.isLeft(outer)) return usageError(`--outer: got '${String(v['outer'])}', expected vpg, trpo or ppo`, helpCompare)
-  const backend = v['backend'] === undefined ? E.right('auto') : resolveBackendChoice(String(v['backend']), {})
-  if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
-  const read = all({
-    methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
-      parseMethods(v['estimators'], (name): ControlVariateKind => (name.startsWith('tmaml') ? 'meta' : 'linear'))
-    ),
-    seeds: intFlag('seeds', v['seeds'], 3, 1, 100),
-    iterations: intFlag('iterations', v['iterations'], 100, 1),
-    parallel: intFlag('parallel', v['parallel'], 2, 1, 64),
-    tasks: intFlag('tasks', v['tasks'], 10, 1),
-    rollouts: intFlag('rollouts', v['rollouts'], 10, 2),
-    horizon: intFlag('horizon', v['horizon'], 0, 0),
-    outerLr: numberFlag('outer-lr', v['outer-lr'], 1e-3, 1e-9, 10),
-    innerLr: numberFlag('inner-lr', v['inner-lr'], 0.1, 1e-9, 1e3),
-    workers: intFlag('workers', v['workers'], 0, 0, 64),
-    final: intFlag('final', v['final'], 0, 0),
-    smooth: intFlag('smooth', v['smooth'], 1, 1)
-  })
-  if (E.isLeft(read)) return usageError(read.left, helpCompare)
-  const o = read.right
-  const out = stringFlag(v['out'], `runs/experiments/compare-${env.right}`)
-  const r = await runCompare({
-    runner,
-    env: env.right,
-    methods: o.methods,
-    seeds: o.seeds,
-    iterations: o.iterations,
-    parallel: o.parallel,
-    tasks: o.tasks,
-    rollouts: o.rollouts,
-    horizon: o.horizon,
-    outer: outer.right,
-    outerLr: o.outerLr,
-    innerLr: o.innerLr,
-    workers: o.workers,
-    final: o.final > 0 ? o.final : Math.max(1, Math.round(o.iterations / 10)),
-    smooth: o.smooth,
-    out,
-    figure: stringFlag(v['figure'], `${out}/compare-${env.right}`),
-    backend: backend.right
-  })
-  if (E.isLeft(r)) {
-    console.error(`tmaml experiment compare: ${formatError(r.left)}`)
-    return 1
+One tmaml train run folder per (method, seed), all with the same budget (tasks x rollouts x horizon
+x iterations), run as child processes, --parallel at a time; re-running continues unfinished runs and
+skips finished ones. Learning curves (mean ± std over seeds) and a final table in the form of the
+paper's Table 1. Writes <figure>.{svg,png,md,json}.
+
+  --env ID               (required)          --estimators A[:cv],...  (required)
+                         cv: meta | value | action-dependent | linear | none
+                         (default: meta for tmaml*, linear otherwise)
+  --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
+  --parallel P           runs at a time (default 2)
+  --tasks N --rollouts N --horizon N (0 = env default) --outer vpg|trpo|ppo (default vpg)
+  --outer-lr X --inner-lr X   --workers N (sampler threads per run, default 0)
+  --final N              iterations averaged for the final return (default: the last 10%)
+  --smooth W             moving average of the curves over W iterations (default 1)
+  --out DIR              run folders (default runs/experiments/compare-<env>)
+  --figure PATH          figure/table base path (default <out>/compare-<env>)
+  --backend B`
+
+const compare = onEnv(
+  'env estimators seeds iterations parallel tasks rollouts horizon outer outer-lr inner-lr workers final smooth out figure backend',
+  helpCompare,
+  async (v, env) => {
+    if (typeof v['estimators'] !== 'string') return usageError('--estimators is required', helpCompare)
+    const outer = v['outer'] === undefined ? E.right('vpg' as const) : OuterAlgorithm.decode(v['outer'])
+    if (E.isLeft(outer))
+      return usageError(`--outer: got '${String(v['outer'])}', expected vpg, trpo or ppo`, helpCompare)
+    const backend = v['backend'] === undefined ? E.right('auto') : resolveBackendChoice(String(v['backend']), {})
+    if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
+    const read = all({
+      methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
+        parseMethods(v['estimators'], (name) => (name.startsWith('tmaml') ? metaControlVariate : linearControlVariate))
+      ),
+      ...intFlags(v, { seeds: [3, 1, 100], iterations: [100, 1], parallel: [2, 1, 64], tasks: [10, 1] }),
+      ...intFlags(v, { rollouts: [10, 2], horizon: [0, 0], workers: [0, 0, 64], final: [0, 0], smooth: [1, 1] }),
+      ...numberFlags(v, { outerLr: [1e-3, 1e-9, 10], innerLr: [0.1, 1e-9, 1e3] })
+    })
+    if (E.isLeft(read)) return usageError(read.left, helpCompare)
+    const o = read.right
+    const out = stringFlag(v['out'], `runs/experiments/compare-${env}`)
+    const r = await runCompare({
+      ...o,
+      runner,
+      env: env,
+      outer: outer.right,
+      final: o.final > 0 ? o.final : Math.max(1, Math.round(o.iterations / 10)),
+      out,
+      figure: stringFlag(v['figure'], `${out}/compare-${env}`),
+      backend: backend.right
+    })
+    return reported('compare', r)
   }
-  process.stderr.write(`wrote ${r.right.paths.join(', ')} (${formatDuration(r.right.seconds)})\n`)
-  return 0
-}
+)
 
 // ---------------------------------------------------------------------------------------------
 // dispatch

@@ -7,6 +7,26 @@ import * as E from 'fp-ts/lib/Either.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
+/**
+ * The options of a command: flags that take a value (`--out DIR`), and switches (`--json`), each a
+ * list of names or one string of space-separated names. Values are read and checked with `intFlag`,
+ * `numberFlag`, `choiceFlag`.
+ *
+ * @example
+ * flagOptions('out figure seed', 'json')
+ */
+export const flagOptions = (
+  valued: string | ReadonlyArray<string>,
+  switches: string | ReadonlyArray<string> = []
+): Options => {
+  const names = (x: string | ReadonlyArray<string>) =>
+    typeof x === 'string' ? x.split(/\s+/).filter((n) => n !== '') : x
+  return Object.fromEntries([
+    ...names(valued).map((name) => [name, { type: 'string' as const }]),
+    ...names(switches).map((name) => [name, { type: 'boolean' as const }])
+  ])
+}
+
 /** Parsed flag values by name, and positional arguments. */
 export interface Parsed {
   readonly values: Readonly<Record<string, string | boolean | ReadonlyArray<string> | undefined>>
@@ -97,3 +117,53 @@ export const choiceFlag = <A extends string>(
     : choices.includes(value as A)
       ? E.right(value as A)
       : E.left(`--${name}: got '${String(value)}', expected one of ${choices.join(', ')}`)
+
+/** A string flag's value, or `dflt` when it is absent. */
+export const stringFlag = (value: unknown, dflt: string): string => (typeof value === 'string' ? value : dflt)
+
+/** Collect the Rights of named flag reads, or the first Left (the message naming the flag). */
+export const all = <A extends Readonly<Record<string, E.Either<string, unknown>>>>(
+  reads: A
+): E.Either<string, { readonly [K in keyof A]: A[K] extends E.Either<string, infer B> ? B : never }> => {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(reads)) {
+    if (E.isLeft(v)) return v
+    out[k] = v.right
+  }
+  return E.right(out as { readonly [K in keyof A]: A[K] extends E.Either<string, infer B> ? B : never })
+}
+
+/** Print `message` and the command's help on stderr; the exit code of bad usage (2). */
+export const usageError = (message: string, helpText: string): number => {
+  console.error(`${message}\n\n${helpText}`)
+  return 2
+}
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/**
+ * Integer flags by the camelCase name of `--kebab-case` (e.g. `trainIterations` reads
+ * `--train-iterations`), each `[default, min, max?]`: one `intFlag` read per entry, for `all`.
+ */
+export const intFlags = <K extends string>(
+  values: Readonly<Record<string, unknown>>,
+  spec: Readonly<Record<K, readonly [number, number, number?]>>
+): Readonly<Record<K, E.Either<string, number>>> =>
+  Object.fromEntries(
+    (Object.entries(spec) as Array<[K, readonly [number, number, number?]]>).map(([k, [dflt, min, max]]) => [
+      k,
+      intFlag(kebab(k), values[kebab(k)], dflt, min, max)
+    ])
+  ) as Record<K, E.Either<string, number>>
+
+/** `intFlags` for number flags, each `[default, min, max]`. */
+export const numberFlags = <K extends string>(
+  values: Readonly<Record<string, unknown>>,
+  spec: Readonly<Record<K, readonly [number, number, number]>>
+): Readonly<Record<K, E.Either<string, number>>> =>
+  Object.fromEntries(
+    (Object.entries(spec) as Array<[K, readonly [number, number, number]]>).map(([k, [dflt, min, max]]) => [
+      k,
+      numberFlag(kebab(k), values[kebab(k)], dflt, min, max)
+    ])
+  ) as Record<K, E.Either<string, number>>

@@ -8,41 +8,31 @@
  * @packageDocumentation
  */
 
-/** A sub-command: a one-line summary for `tmaml --help`, and a lazy loader for its module. */
-interface Command {
-  readonly summary: string
-  readonly load: () => Promise<{ readonly run: (argv: ReadonlyArray<string>) => Promise<number> }>
+/** A sub-command module: `run(argv)` resolves to the exit code. */
+interface CommandModule {
+  readonly run: (argv: ReadonlyArray<string>) => Promise<number>
 }
 
-const commands: Readonly<Record<string, Command>> = {
-  train: {
-    summary: 'meta-train a policy (paper Algorithm 2): any env, estimator, control variate, outer optimiser',
-    load: () => import('./train.js')
-  },
-  estimators: {
-    summary: 'list the estimators; check which are unbiased against exact gradients of tabular MDPs',
-    load: () => import('./estimators.js')
-  },
-  doctor: {
-    summary: 'report Node, the tfjs backend in use, and self-check 2nd/3rd-order derivatives',
-    load: () => import('./doctor.js')
-  },
-  envs: {
-    summary: 'list the task distributions (envs list) and benchmark MuJoCo simulation speed (envs bench)',
-    load: () => import('./envs.js')
-  },
-  plot: {
-    summary: 'plot learning curves of run folders (mean ± std over seeds) to SVG and PNG',
-    load: () => import('./plot.js')
-  },
-  view: {
-    summary: 'a local web page: live learning curves, timings, config, and a 3D replay before/after adaptation',
-    load: () => import('./view.js')
-  },
-  experiment: {
-    summary: "the paper's evidence: grad-accuracy (Fig. 4), grad-variance (Fig. 2), compare (Fig. 3 / Table 1)",
-    load: () => import('./experiment.js')
-  }
+/** Each sub-command's module, loaded on demand. */
+const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  train: () => import('./train.js'),
+  estimators: () => import('./estimators.js'),
+  doctor: () => import('./doctor.js'),
+  envs: () => import('./envs.js'),
+  plot: () => import('./plot.js'),
+  view: () => import('./view.js'),
+  experiment: () => import('./experiment.js')
+}
+
+/** One line per sub-command for `tmaml --help`. */
+const summaries: Readonly<Record<string, string>> = {
+  train: 'meta-train a policy (paper Algorithm 2): any env, estimator, control variate, outer optimiser',
+  estimators: 'list the estimators; check which are unbiased against exact gradients of tabular MDPs',
+  doctor: 'report Node, the tfjs backend in use, and self-check 2nd/3rd-order derivatives',
+  envs: 'list the task distributions (their simulation speed: npm run bench:envs)',
+  plot: 'plot learning curves of run folders (mean ± std over seeds) to SVG and PNG',
+  view: 'a local web page: live learning curves, timings, config, and a 3D replay before/after adaptation',
+  experiment: "the paper's evidence: grad-accuracy (Fig. 4), grad-variance (Fig. 2), compare (Fig. 3 / Table 1)"
 }
 
 const usage = (): string =>
@@ -50,7 +40,7 @@ const usage = (): string =>
     'usage: tmaml <command> [options]',
     '',
     'commands:',
-    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`),
+    ...Object.entries(summaries).map(([name, summary]) => `  ${name.padEnd(12)} ${summary}`),
     '',
     "Run 'tmaml <command> --help' for a command's options."
   ].join('\n')
@@ -62,11 +52,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     console.log(usage())
     return name === undefined ? 1 : 0
   }
-  const command = commands[name]
-  if (command === undefined) {
+  const load = loaders[name]
+  if (load === undefined) {
     console.error(`tmaml: unknown command '${name}'\n\n${usage()}`)
     return 2
   }
-  const mod = await command.load()
-  return mod.run(rest)
+  return (await load()).run(rest)
 }

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../base/errors.js'
 import { type GroupBy, defaultFigurePath, plotLearningCurves, summaryLines } from '../plot/learningCurves.js'
-import { choiceFlag, intFlag, parseFlagsWithPositionals } from './flags.js'
+import { choiceFlag, flagOptions, intFlag, parseFlagsWithPositionals } from './flags.js'
 
 const help = `usage: tmaml plot <run folder>... [options]
 
@@ -48,19 +48,7 @@ const fieldList = (
 
 /** Entry point of `tmaml plot`; returns the exit code. */
 export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const parsed = parseFlagsWithPositionals(
-    argv,
-    {
-      out: { type: 'string' },
-      metric: { type: 'string' },
-      x: { type: 'string' },
-      'group-by': { type: 'string' },
-      title: { type: 'string' },
-      width: { type: 'string' },
-      height: { type: 'string' }
-    },
-    help
-  )
+  const parsed = parseFlagsWithPositionals(argv, flagOptions('out metric x group-by title width height'), help)
   if (E.isLeft(parsed)) return parsed.left
   const { values, positionals } = parsed.right
   if (positionals.length === 0) {

@@ -11,10 +11,15 @@ import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, tap } from 'rxjs'
 import { type TmamlError, formatError, resourceError } from '../base/errors.js'
-import { getEnvSpec } from '../envs/registry.js'
-import { estimatorByName } from '../estimators/builtins.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
-import { type ExperimentConfig, publishedDefaults, quickstart, resolveConfig } from '../pipelines/config.js'
+import { startBackend } from '../graph/backend.js'
+import {
+  type ExperimentConfig,
+  encodeConfig,
+  publishedDefaults,
+  quickstart,
+  resolveConfig
+} from '../pipelines/config.js'
+import { controlVariateNames } from '../pipelines/controlVariates/registry.js'
 import {
   appendMetrics,
   defaultRunDir,
@@ -25,9 +30,9 @@ import {
 } from '../pipelines/runDir.js'
 import { makeSampler } from '../pipelines/sampler/index.js'
 import type { SamplerEvent } from '../pipelines/sampler/types.js'
-import { StageError, type TrainDeps, type TrainState } from '../pipelines/stages.js'
+import { StageError, type TrainState, trainDeps } from '../pipelines/stages.js'
 import { type IterationRecord, initialState, metaTrain, toRecord } from '../pipelines/train.js'
-import { parseFlags } from './flags.js'
+import { flagOptions, parseFlags } from './flags.js'
 import { renderLearningCurve } from './trainPlot.js'
 
 const help = `usage: tmaml train [--config file.json] [options]
@@ -37,7 +42,7 @@ options (each overrides the config; defaults: the published hyperparameters, or 
 the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
   --env ID              task distribution (tmaml envs list)
   --estimator NAME      inner estimator (tmaml estimators list), default tmaml
-  --cv KIND             control variate: meta (default) | value | linear | none
+  --cv KIND             control variate: ${controlVariateNames.join(' | ')} (default meta)
   --outer ALG           vpg (default) | trpo | ppo
   --tasks N             tasks per meta-batch            --rollouts N   episodes per task
   --horizon N           steps per episode (0 = the env's default)
@@ -53,34 +58,8 @@ the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
 Writes <run>/config.json, metrics.jsonl, metrics.csv, checkpoint.json, learning-curve.{svg,png}.
 Exit code: 0 done, 1 the run failed (message says why; the last checkpoint is intact), 2 bad usage.`
 
-const flagSpec = {
-  config: { type: 'string' },
-  resume: { type: 'string' },
-  env: { type: 'string' },
-  estimator: { type: 'string' },
-  cv: { type: 'string' },
-  outer: { type: 'string' },
-  tasks: { type: 'string' },
-  rollouts: { type: 'string' },
-  horizon: { type: 'string' },
-  iterations: { type: 'string' },
-  seed: { type: 'string' },
-  workers: { type: 'string' },
-  'inner-lr': { type: 'string' },
-  'outer-lr': { type: 'string' },
-  'inner-steps': { type: 'string' },
-  'action-scale': { type: 'string' },
-  'init-log-std': { type: 'string' },
-  'eval-every': { type: 'string' },
-  'eval-tasks': { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  backend: { type: 'string' },
-  'run-dir': { type: 'string' },
-  json: { type: 'boolean' }
-} as const
-
 /** Flag name -> config field; numbers are parsed here and range-checked by the config codec. */
-const flagFields: ReadonlyArray<readonly [keyof typeof flagSpec, keyof ExperimentConfig, 'string' | 'number']> = [
+const flagFields: ReadonlyArray<readonly [string, keyof ExperimentConfig, 'string' | 'number']> = [
   ['env', 'env', 'string'],
   ['estimator', 'estimator', 'string'],
   ['cv', 'controlVariate', 'string'],
@@ -102,6 +81,8 @@ const flagFields: ReadonlyArray<readonly [keyof typeof flagSpec, keyof Experimen
   ['backend', 'backend', 'string'],
   ['run-dir', 'runDir', 'string']
 ]
+
+const flagSpec = flagOptions(['config', 'resume', ...flagFields.map(([flag]) => flag)], ['json'])
 
 const flagOverrides = (values: Readonly<Record<string, unknown>>): E.Either<string, Record<string, unknown>> => {
   const out: Record<string, unknown> = {}
@@ -167,7 +148,12 @@ const describeEvent = (e: SamplerEvent): string | null => {
   }
 }
 
-export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
+/** What `run` creates its services with: user code and tests may wrap them (e.g. a faulty sampler). */
+export interface TrainServices {
+  readonly makeSampler: typeof makeSampler
+}
+
+export const run = async (argv: ReadonlyArray<string>, services: TrainServices = { makeSampler }): Promise<number> => {
   const flags = parseFlags(argv, flagSpec, help)
   if (E.isLeft(flags)) return flags.left
   const values = flags.right
@@ -243,7 +229,10 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     }
     fs.mkdirSync(runDir, { recursive: true })
     for (const f of ['metrics.jsonl', 'metrics.csv']) fs.rmSync(path.join(runDir, f), { force: true })
-    const w = writeAtomic(path.join(runDir, 'config.json'), JSON.stringify({ ...cfg, runDir }, null, 2) + '\n')
+    const w = writeAtomic(
+      path.join(runDir, 'config.json'),
+      JSON.stringify({ ...encodeConfig(cfg), runDir }, null, 2) + '\n'
+    )
     if (E.isLeft(w)) {
       console.error(formatError(w.left))
       return 1
@@ -251,20 +240,12 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
 
   // 2. Services: backend, environment, estimator, sampler.
-  const backendChoice =
-    cfg.backend === 'auto' ? resolveBackendChoice(undefined, process.env) : resolveBackendChoice(cfg.backend, {})
-  const backend = E.isRight(backendChoice) ? await initBackend(backendChoice.right) : backendChoice
+  const backend = await startBackend(cfg.backend === 'auto' ? undefined : cfg.backend, process.env)
   if (E.isLeft(backend)) {
     console.error(formatError(backend.left))
     return 1
   }
-  const env = getEnvSpec(cfg.env)
-  const estimator = estimatorByName(cfg.estimator)
-  if (E.isLeft(env) || estimator === undefined) {
-    console.error(E.isLeft(env) ? formatError(env.left) : `unknown estimator ${cfg.estimator}`)
-    return 2
-  }
-  const sampler = await makeSampler({
+  const sampler = await services.makeSampler({
     workers: cfg.workers,
     onEvent: (e) => {
       const msg = describeEvent(e)
@@ -275,15 +256,14 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     console.error(formatError(sampler.left))
     return 1
   }
-  const horizon = cfg.horizon > 0 ? cfg.horizon : env.right.horizon
-  const deps: TrainDeps = {
-    cfg,
-    env: env.right,
-    horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation },
-    estimator,
-    sampler: sampler.right
+  const made = trainDeps(cfg, sampler.right)
+  if (E.isLeft(made)) {
+    await sampler.right.close()
+    console.error(formatError(made.left))
+    return 2
   }
+  const deps = made.right
+  const { horizon } = deps
   const state = start ?? initialState(deps)
   if (start === null) {
     const w = writeCheckpoint(runDir, cfg, state)
@@ -294,7 +274,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
   process.stderr.write(
     `run ${runDir}\n` +
-      `  ${cfg.env} (horizon ${horizon}), estimator ${cfg.estimator}, control variate ${cfg.controlVariate}, outer ${cfg.outer}\n` +
+      `  ${cfg.env} (horizon ${horizon}), estimator ${cfg.estimator.name}, control variate ${cfg.controlVariate.name}, outer ${cfg.outer}\n` +
       `  ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${cfg.innerSteps} inner step(s) lr ${cfg.innerLr}, outer lr ${cfg.outerLr}, seed ${cfg.seed}\n` +
       `  backend ${backend.right.active}${backend.right.notes.length > 0 ? ` (${backend.right.notes.join(', ')})` : ''}, ${cfg.workers} sampler worker(s)` +
       `${start !== null ? `, resuming at iteration ${start.iteration}` : ''}\n`

@@ -4,17 +4,12 @@
  *
  * @packageDocumentation
  */
-export * from './bench.js'
 export * from './mujoco.js'
 export * from './mujocoEnv.js'
-export * from './nativeBench.js'
 export * from './pointEnvs.js'
 export * from './registry.js'
 export * from './rewards.js'
 export * from './robots.js'
-export * from './rollout.js'
 export * from './tabularMdp.js'
 export * from './tasks.js'
 export * from './vecEnv.js'
-export * from './workerClient.js'
-export * from './workerProtocol.js'

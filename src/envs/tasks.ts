@@ -13,31 +13,8 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
+import { FiniteNumber, PositiveInt } from '../base/codecs.js'
 import type { Rng } from '../base/rng.js'
-
-// -------------------------------------------------------------------------------------------------
-// codecs: numbers
-// -------------------------------------------------------------------------------------------------
-
-const isFinite = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u)
-
-/** A finite number (no NaN, no Infinity). */
-export const FiniteNumber = new t.Type<number, number, unknown>(
-  'FiniteNumber',
-  isFinite,
-  (u, c) => (isFinite(u) ? t.success(u) : t.failure(u, c, 'a finite number')),
-  t.identity
-)
-
-const isPositiveInt = (u: unknown): u is number => typeof u === 'number' && Number.isInteger(u) && u > 0
-
-/** An integer >= 1. */
-export const PositiveInt = new t.Type<number, number, unknown>(
-  'PositiveInt',
-  isPositiveInt,
-  (u, c) => (isPositiveInt(u) ? t.success(u) : t.failure(u, c, 'an integer >= 1')),
-  t.identity
-)
 
 /** A pair of finite numbers `[x, y]`. */
 export const Vector2 = t.readonly(t.tuple([FiniteNumber, FiniteNumber]), 'Vector2')
@@ -215,7 +192,7 @@ export const sampleTabularMdps = (
   nActions: number
 ): ReadonlyArray<TabularMdpTask> => {
   checkCount('sampleTabularMdps', n)
-  if (!isPositiveInt(nStates) || !isPositiveInt(nActions))
+  if (!PositiveInt.is(nStates) || !PositiveInt.is(nActions))
     throw new RangeError(`sampleTabularMdps: sizes must be integers >= 1, got ${nStates} x ${nActions}`)
   return Array.from({ length: n }, () => {
     const initial = flatDirichlet(rng, nStates)

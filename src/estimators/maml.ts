@@ -13,15 +13,20 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { type Objective, type Params, disposeParams, gradients, zipParams } from '../graph/autodiff.js'
+import {
+  type Objective,
+  type Params,
+  type StepSize,
+  disposeParams,
+  gradientStep,
+  gradients,
+  zipParams
+} from '../graph/autodiff.js'
 import type { ValidGraph } from '../graph/graph.js'
 import { type InterpretOptions, surrogateOrThrow } from '../graph/interpret.js'
 import type { GraphData } from '../graph/nodes.js'
 import { stopGradient } from '../graph/ops.js'
 import type { Estimator } from './estimator.js'
-
-/** Step sizes: one for all parameters, or per parameter name (missing names are not adapted). */
-export type StepSize = number | Readonly<Record<string, number>>
 
 export interface InnerSpec {
   readonly graph: ValidGraph
@@ -46,8 +51,6 @@ export interface OuterSpec {
   readonly options?: InterpretOptions
 }
 
-const alphaOf = (alpha: StepSize, name: string): number => (typeof alpha === 'number' ? alpha : (alpha[name] ?? 0))
-
 /** The inner objective of step k: the estimator's surrogate on that step's data. */
 export const innerObjective =
   (inner: InnerSpec, step: number): Objective =>
@@ -70,7 +73,7 @@ export const adaptedParams =
           inner.pinnedGradient === undefined
             ? g
             : zipParams(g, inner.pinnedGradient(k, p), (gi, exact) => tf.add(tf.sub(gi, stopGradient(gi)), exact))
-        return zipParams(p, direction, (x, d, name) => tf.add(x, tf.mul(d, alphaOf(inner.alpha, name))))
+        return gradientStep(p, direction, inner.alpha)
       })
       if (p !== params) disposeParams(p)
       p = next

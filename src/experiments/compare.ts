@@ -18,7 +18,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
-import { type ExperimentConfig, type OuterAlgorithm, resolveConfig } from '../pipelines/config.js'
+import { type ExperimentConfig, type OuterAlgorithm, encodeConfig, resolveConfig } from '../pipelines/config.js'
 import { readCheckpoint, writeAtomic } from '../pipelines/runDir.js'
 import { meanStd } from '../plot/aggregate.js'
 import type { LineChart, Series } from '../plot/chart.js'
@@ -105,7 +105,7 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
       const config = resolveConfig({
         env: o.env,
         estimator: method.estimator.name,
-        controlVariate: method.cv,
+        controlVariate: method.cv.name,
         outer: o.outer,
         tasksPerBatch: o.tasks,
         rolloutsPerTask: o.rollouts,
@@ -130,10 +130,12 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
 const incidental: ReadonlyArray<string> = ['iterations', 'workers', 'backend', 'runDir', 'checkpointEvery']
 
 /** The fields (other than incidental ones) where two configs differ. */
-export const configDifferences = (a: ExperimentConfig, b: ExperimentConfig): ReadonlyArray<string> =>
-  (Object.keys(a) as ReadonlyArray<keyof ExperimentConfig>).filter(
-    (k) => !incidental.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])
+export const configDifferences = (a: ExperimentConfig, b: ExperimentConfig): ReadonlyArray<string> => {
+  const [ja, jb] = [encodeConfig(a), encodeConfig(b)]
+  return (Object.keys(ja) as ReadonlyArray<keyof typeof ja>).filter(
+    (k) => !incidental.includes(k) && JSON.stringify(ja[k]) !== JSON.stringify(jb[k])
   )
+}
 
 /**
  * Where a run stands. Left when its folder holds a run made with other settings (continuing it would
@@ -290,14 +292,17 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
     if (status._tag === 'Done') continue
     fs.mkdirSync(r.dir, { recursive: true })
     if (status._tag === 'Fresh') {
-      const w = writeAtomic(path.join(r.dir, 'experiment-config.json'), JSON.stringify(r.config, null, 2) + '\n')
+      const w = writeAtomic(
+        path.join(r.dir, 'experiment-config.json'),
+        JSON.stringify(encodeConfig(r.config), null, 2) + '\n'
+      )
       if (E.isLeft(w)) return w
     }
     todo.push({ run: r, status })
   }
   const log = (s: string) => void process.stderr.write(`${s}\n`)
   log(
-    `compare ${o.env}: ${o.methods.map((m) => `${m.label} (${m.estimator.name}, cv ${m.cv})`).join(', ')}; ` +
+    `compare ${o.env}: ${o.methods.map((m) => `${m.label} (${m.estimator.name}, cv ${m.cv.name})`).join(', ')}; ` +
       `${o.seeds} seeds x ${o.iterations} iterations of ${o.tasks} tasks x ${o.rollouts} episodes, outer ${o.outer}; ` +
       `${runs.length - todo.length} of ${runs.length} runs done, ${todo.length} to run, ${o.parallel} at a time`
   )
@@ -377,7 +382,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   ].join('\n')
   const data = {
     experiment: 'compare',
-    options: { ...o, methods: o.methods.map((m) => ({ label: m.label, estimator: m.estimator.name, cv: m.cv })) },
+    options: { ...o, methods: o.methods.map((m) => ({ label: m.label, estimator: m.estimator.name, cv: m.cv.name })) },
     rows,
     seconds,
     trainSeconds

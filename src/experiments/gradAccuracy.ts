@@ -24,14 +24,19 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import type { ArrayParams } from '../graph/nn.js'
 import { type TmamlError, resourceError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
 import { getEnvSpec } from '../envs/registry.js'
 import { dice, tmaml } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { fitLinearBaseline, predictLinearBaseline } from '../pipelines/controlVariates/linearFeature.js'
-import type { EpisodeBatch } from '../pipelines/episodes.js'
-import type { ArrayParams } from '../pipelines/optim/params.js'
+import { publishedDefaults } from '../pipelines/config.js'
+import {
+  type ControlVariateKind,
+  perState,
+  statelessControlVariate
+} from '../pipelines/controlVariates/controlVariate.js'
 import { keysOf, sizeOf } from '../pipelines/optim/params.js'
 import type { PolicySpec } from '../pipelines/policy.js'
 import { readCheckpoint, writeAtomic } from '../pipelines/runDir.js'
@@ -39,9 +44,8 @@ import { makeSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
 import { meanStd } from '../plot/aggregate.js'
 import type { LineChart, Series } from '../plot/chart.js'
-import { writeFigure } from '../plot/writeFigure.js'
 import { formatMeanStd, formatNumber, renderTable } from '../plot/renderTable.js'
-import { type DrawRequest, type Method, drawMetaGradients } from './metaGradients.js'
+import { type DrawRequest, drawMetaGradients } from './metaGradients.js'
 import { type Progress, formatDuration, progress } from './progress.js'
 import { type ReportPaths, loadState, saveState, styled, trainingSeconds, writeReport } from './report.js'
 import { type DrawSummary, norm, pearson, summariseDraws } from './stats.js'
@@ -236,7 +240,10 @@ const trainPolicy = async (
   return E.right({ policy: done.right.state.policy, lastReturn })
 }
 
-/** Per task, a linear feature baseline fitted once on separate episodes at the policy. */
+/**
+ * A control variate of this experiment: per task, a linear feature baseline fitted once on separate
+ * episodes at the policy (so every draw's inner and outer steps use the same b).
+ */
 const fixedBaselines = async (
   sampler: Sampler,
   o: GradAccuracyOptions,
@@ -244,7 +251,7 @@ const fixedBaselines = async (
   horizon: number,
   tasks: ReadonlyArray<unknown>,
   theta: ArrayParams
-): Promise<E.Either<TmamlError, (batches: ReadonlyArray<EpisodeBatch>) => ReadonlyArray<Float32Array>>> => {
+): Promise<E.Either<TmamlError, ControlVariateKind>> => {
   const r = await sampler.sample({
     envId,
     tasks,
@@ -257,7 +264,14 @@ const fixedBaselines = async (
   })
   if (E.isLeft(r)) return r
   const fits = r.right.map((b) => fitLinearBaseline(b, 0.99))
-  return E.right((batches) => batches.map((b, k) => predictLinearBaseline(fits[k], b)))
+  return E.right(
+    statelessControlVariate({
+      name: 'linear-fixed',
+      description: `linear feature baselines fitted once per task on ${o.baselineEpisodes} separate episodes`,
+      shape: 'per-state',
+      baselines: ({ tasks }) => E.right(tasks.map(({ batch }, k) => perState(predictLinearBaseline(fits[k], batch))))
+    })
+  )
 }
 
 /**
@@ -289,18 +303,25 @@ const settingsKey = (o: GradAccuracyOptions, part: Record<string, unknown>): str
     ...part
   })
 
+/** A draw's request for these estimators, episodes per task and stream. */
+type RequestFor = (
+  estimators: ReadonlyArray<Estimator>,
+  episodes: number,
+  stream: ReadonlyArray<string | number>
+) => DrawRequest
+
 /** The ground truth: the mean of tmaml (and dice, as a check) over M chunks, resumable per chunk. */
 const groundTruth = async (
   o: GradAccuracyOptions,
-  request: (methods: ReadonlyArray<Method>, episodes: number, stream: ReadonlyArray<string | number>) => DrawRequest,
+  request: RequestFor,
   p: Progress
 ): Promise<E.Either<TmamlError, GroundTruth>> => {
   const file = path.join(o.out, 'ground-truth.json')
   const key = settingsKey(o, { chunk: o.gtChunkEpisodes })
   // tmaml, and dice on its own (independent) episodes: an unbiased check that shares no noise with it
-  const methods: ReadonlyArray<readonly [Method, string]> = [
-    [{ label: 'tmaml', estimator: tmaml, cv: 'linear' }, 'gt'],
-    [{ label: 'dice', estimator: dice, cv: 'linear' }, 'gt-dice']
+  const methods: ReadonlyArray<readonly [Estimator, string]> = [
+    [tmaml, 'gt'],
+    [dice, 'gt-dice']
   ]
   let acc: GtAccumulator = loadState(file, key, GtAccumulator) ?? { done: 0, seconds: 0, sum: [], sumSq: [] }
   if (acc.done > 0) {
@@ -348,16 +369,15 @@ const atSize = async (
   n: number,
   gt: GroundTruth,
   net: (v: ArrayLike<number>) => ReadonlyArray<number>,
-  request: (methods: ReadonlyArray<Method>, episodes: number, stream: ReadonlyArray<string | number>) => DrawRequest,
+  request: RequestFor,
   p: Progress
 ): Promise<E.Either<TmamlError, { readonly results: ReadonlyArray<SizeResult>; readonly seconds: number }>> => {
   const t0 = Date.now()
   const file = path.join(o.out, `draws-n${n}.json`)
-  const methods: ReadonlyArray<Method> = o.estimators.map((e) => ({ label: e.name, estimator: e, cv: 'linear' }))
   const key = settingsKey(o, {
     n,
     draws: o.draws,
-    estimators: methods.map((m) => m.label),
+    estimators: o.estimators.map((e) => e.name),
     gt: [o.gtChunks, o.gtChunkEpisodes]
   })
   const saved = loadState(file, key, SizeResults)
@@ -365,15 +385,15 @@ const atSize = async (
     p.tick(`n=${n} (saved)`, o.draws)
     return E.right({ results: saved.results.map(fromJson), seconds: saved.seconds })
   }
-  const vectors: Float32Array[][] = methods.map(() => [])
+  const vectors: Float32Array[][] = o.estimators.map(() => [])
   for (let r = 0; r < o.draws; r++) {
-    const g = await drawMetaGradients(request(methods, n, ['accuracy', n, r]))
+    const g = await drawMetaGradients(request(o.estimators, n, ['accuracy', n, r]))
     if (E.isLeft(g)) return g
     g.right.forEach((v, m) => vectors[m].push(v))
     p.tick(`n=${n} draw ${r + 1}/${o.draws}`)
   }
-  const results = methods.map((m, i) => ({
-    label: m.label,
+  const results = o.estimators.map((e, i) => ({
+    label: e.name,
     correlations: vectors[i].map((v) => pearson(v, gt.vector)),
     correlationsNet: vectors[i].map((v) => pearson(net(v), net(gt.vector))),
     summary: summariseDraws(vectors[i], gt.vector)
@@ -500,11 +520,7 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
     const baseline = await fixedBaselines(sampler.right, o, spec, horizon, tasks, theta)
     if (E.isLeft(baseline)) return baseline
     const b = baseline.right
-    const request = (
-      methods: ReadonlyArray<Method>,
-      episodes: number,
-      stream: ReadonlyArray<string | number>
-    ): DrawRequest => ({
+    const request: RequestFor = (estimators, episodes, stream) => ({
       sampler: sampler.right,
       envId,
       horizon,
@@ -513,13 +529,14 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
       tasks,
       episodes,
       theta,
-      methods,
+      methods: estimators.map((estimator) => ({ label: estimator.name, estimator, cv: b })),
       stream,
       innerLr: o.innerLr,
       gamma: 0.99,
       normalizeAdvantages: true,
-      innerBaselines: (_, batches) => E.right(b(batches)),
-      outerBaselines: b
+      settings: publishedDefaults,
+      cvStream: ['accuracy-cv'],
+      outerBaseline: b
     })
     log(
       `grad-accuracy: ${sizeOf(theta)} parameters, ${o.tasks} tasks (goals ${tasks
@@ -592,12 +609,8 @@ export const runGradAccuracy = async (o: GradAccuracyOptions): Promise<E.Either<
       seconds,
       computeSeconds
     }
-    const paths = await writeReport(o.figure, chart, md, data)
+    const paths = await writeReport(o.figure, chart, md, data, { net: chartNet, gap: chartGap })
     if (E.isLeft(paths)) return paths
-    const netPaths = await writeFigure(`${o.figure}-net`, chartNet)()
-    if (E.isLeft(netPaths)) return netPaths
-    const gapPaths = await writeFigure(`${o.figure}-gap`, chartGap)()
-    if (E.isLeft(gapPaths)) return gapPaths
     return E.right({
       groundTruth: g,
       parameters: sizeOf(theta),

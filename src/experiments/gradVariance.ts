@@ -23,19 +23,16 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
-import { getEnvSpec } from '../envs/registry.js'
-import { estimatorByName } from '../estimators/builtins.js'
-import { type ExperimentConfig, resolveConfig } from '../pipelines/config.js'
+import { type ExperimentConfig, encodeConfig, resolveConfig } from '../pipelines/config.js'
 import { sizeOf } from '../pipelines/optim/params.js'
 import { readCheckpoint, writeAtomic, writeCheckpoint } from '../pipelines/runDir.js'
 import { makeSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
-import type { TrainState } from '../pipelines/stages.js'
+import { type TrainState, trainDeps } from '../pipelines/stages.js'
 import { initialState } from '../pipelines/train.js'
 import type { LineChart } from '../plot/chart.js'
 import { formatNumber, renderTable } from '../plot/renderTable.js'
-import { writeFigure } from '../plot/writeFigure.js'
-import { type Method, controlVariateValues, drawMetaGradients, outerBaselineValues } from './metaGradients.js'
+import { type Method, drawMetaGradients } from './metaGradients.js'
 import { formatDuration, progress } from './progress.js'
 import { loadState, saveState, styled, trainingSeconds, writeReport } from './report.js'
 import { norm, meanVector, perCoordinateVariance, squaredSignal } from './stats.js'
@@ -137,17 +134,9 @@ const ensureSnapshots = async (
   for (const it of its) {
     if (fs.existsSync(path.join(snapDir(it), 'checkpoint.json'))) continue
     if (it === 0) {
-      const env = getEnvSpec(cfg.env)
-      const estimator = estimatorByName(cfg.estimator)
-      if (E.isLeft(env) || estimator === undefined) return E.left(invalidInput('grad-variance', 'bad config'))
-      const state: TrainState = initialState({
-        cfg,
-        env: env.right,
-        horizon: env.right.horizon,
-        policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation },
-        estimator,
-        sampler: noSampler
-      })
+      const deps = trainDeps(cfg, noSampler)
+      if (E.isLeft(deps)) return deps
+      const state: TrainState = initialState(deps.right)
       fs.mkdirSync(snapDir(0), { recursive: true })
       const w = writeCheckpoint(snapDir(0), cfg, state)
       if (E.isLeft(w)) return w
@@ -167,7 +156,7 @@ const ensureSnapshots = async (
       if (at < 0) {
         fs.mkdirSync(trainDir, { recursive: true })
         const cfgFile = path.join(o.out, 'train-config.json')
-        const w = writeAtomic(cfgFile, JSON.stringify({ ...cfg, iterations: it }, null, 2) + '\n')
+        const w = writeAtomic(cfgFile, JSON.stringify({ ...encodeConfig(cfg), iterations: it }, null, 2) + '\n')
         if (E.isLeft(w)) return w
         argv = ['--config', cfgFile]
       } else argv = ['--resume', trainDir, '--iterations', String(it)]
@@ -198,11 +187,10 @@ const measure = async (
   const ck = readCheckpoint(path.join(o.out, 'snapshots', `it-${pad(it)}`))
   if (E.isLeft(ck)) return ck
   const { config: cfg, state } = ck.right
-  const env = getEnvSpec(cfg.env)
-  if (E.isLeft(env)) return env
-  const horizon = cfg.horizon > 0 ? cfg.horizon : env.right.horizon
-  const policy = { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation }
-  const tasks = env.right.sampleTasks(rngAt(o.seed, 'variance-tasks', it), o.tasks)
+  const deps = trainDeps(cfg, sampler)
+  if (E.isLeft(deps)) return deps
+  const { horizon, policy } = deps.right
+  const tasks = deps.right.env.sampleTasks(rngAt(o.seed, 'variance-tasks', it), o.tasks)
   const vectors: Float32Array[][] = o.methods.map(() => [])
   for (let r = 0; r < o.draws; r++) {
     const g = await drawMetaGradients({
@@ -221,14 +209,9 @@ const measure = async (
       normalizeAdvantages: cfg.normalizeAdvantages,
       innerNormalize: cfg.innerNormalize,
       actionScale: cfg.actionScale,
-      innerBaselines: (kind, batches, sampling) =>
-        controlVariateValues(
-          kind,
-          batches,
-          { cfg, metaCv: state.metaCv, rngFor: (k, h) => rngAt(o.seed, 'variance-cv', it, r, k, h) },
-          sampling
-        ),
-      outerBaselines: (batches) => outerBaselineValues(batches, cfg.gamma)
+      settings: cfg,
+      cvStream: ['variance-cv', it, r],
+      cvState: { of: cfg.controlVariate.name, state: state.cvState }
     })
     if (E.isLeft(g)) return g
     g.right.forEach((v, m) => vectors[m].push(v))
@@ -305,7 +288,7 @@ export const runGradVariance = async (o: GradVarianceOptions): Promise<E.Either<
   const snaps = await ensureSnapshots(o, cfg.right, log)
   if (E.isLeft(snaps)) return snaps
   const key = JSON.stringify({
-    methods: o.methods.map((m) => [m.label, m.estimator.name, m.cv]),
+    methods: o.methods.map((m) => [m.label, m.estimator.name, m.cv.name]),
     draws: o.draws,
     tasks: o.tasks,
     rollouts: o.rollouts,
@@ -367,27 +350,15 @@ export const runGradVariance = async (o: GradVarianceOptions): Promise<E.Either<
   ].join('\n')
   const data = {
     experiment: 'grad-variance',
-    options: { ...o, methods: o.methods.map((m) => ({ label: m.label, estimator: m.estimator.name, cv: m.cv })) },
+    options: { ...o, methods: o.methods.map((m) => ({ label: m.label, estimator: m.estimator.name, cv: m.cv.name })) },
     parameters: dim,
     snapshots,
     seconds,
     trainSeconds,
     measureSeconds
   }
-  const paths = await writeReport(o.figure, chart, md, data)
+  const paths = await writeReport(o.figure, chart, md, data, { norm: normChart })
   if (E.isLeft(paths)) return paths
-  const normPaths = await writeFigure(`${o.figure}-norm`, normChart)()
-  if (E.isLeft(normPaths)) return normPaths
-  return E.right({
-    snapshots,
-    paths: [
-      paths.right.png,
-      paths.right.svg,
-      paths.right.table,
-      paths.right.json,
-      normPaths.right.png,
-      normPaths.right.svg
-    ],
-    seconds
-  })
+  const { png, svg, table, json } = paths.right
+  return E.right({ snapshots, paths: [png, svg, table, json, `${o.figure}-norm.png`, `${o.figure}-norm.svg`], seconds })
 }

@@ -12,27 +12,30 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
-import type { Rng } from '../base/rng.js'
+import type { ArrayParams } from '../graph/nn.js'
+import { type TmamlError, numericalError } from '../base/errors.js'
+import { rngAt } from '../base/rng.js'
 import { type Params, disposeParams, gradients } from '../graph/autodiff.js'
 import { estimatorByName } from '../estimators/builtins.js'
 import type { Estimator } from '../estimators/estimator.js'
-import type { ControlVariateKind, ExperimentConfig } from '../pipelines/config.js'
-import { fitActionDependentBaselines } from '../pipelines/controlVariates/actionDependent.js'
-import { fitLinearBaseline, predictLinearBaseline } from '../pipelines/controlVariates/linearFeature.js'
-import { type MetaCvState, fitValueBaselines, metaValueStep } from '../pipelines/controlVariates/valueNet.js'
-import type { EpisodeBatch } from '../pipelines/episodes.js'
+import {
+  type ControlVariateKind,
+  type CvSettings,
+  evaluateControlVariate
+} from '../pipelines/controlVariates/controlVariate.js'
+import { linearControlVariate } from '../pipelines/controlVariates/linearFeature.js'
+import { controlVariateByName, controlVariateNames } from '../pipelines/controlVariates/registry.js'
+import { type Baseline, type Sampled, type WithBaseline, withoutOuterBaseline } from '../pipelines/episodes.js'
 import {
   type MetaProblem,
-  type WithBaseline,
   adaptedArrays,
   disposeMetaProblem,
   makeMetaProblem,
   vpgObjective
 } from '../pipelines/meta.js'
-import { type ArrayParams, allFinite, flatten } from '../pipelines/optim/params.js'
-import { type PolicySpec, toArrays, toTensors } from '../pipelines/policy.js'
-import type { Sampler } from '../pipelines/sampler/types.js'
+import { allFinite, flatten } from '../pipelines/optim/params.js'
+import { type PolicySpec, toArrays, withTensors } from '../pipelines/policy.js'
+import type { EpisodeBatch, Sampler } from '../pipelines/sampler/types.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -56,16 +59,13 @@ export interface GradientSetting {
   readonly innerNormalize?: boolean
 }
 
-/** The control variates a method may name. */
-export const cvKinds: ReadonlyArray<ControlVariateKind> = ['meta', 'value', 'action-dependent', 'linear', 'none']
-
 // ---------------------------------------------------------------------------------------------
 // constructors
 // ---------------------------------------------------------------------------------------------
 
 /**
  * Methods from a comma-separated list `name[:cv]` (e.g. `tmaml,maml:linear,dice`): an estimator name
- * (`tmaml estimators list`) and optionally a control variate, one of `cvKinds`; without one,
+ * (`tmaml estimators list`) and optionally a control variate of the registry; without one,
  * `defaultCv(name)`. The label is the name, with `:cv` when the control variate was given.
  * Left: a message naming the bad entry.
  *
@@ -87,76 +87,15 @@ export const parseMethods = (
     const cv = m?.[2]
     const estimator = estimatorByName(name)
     if (estimator === undefined) return E.left(`unknown estimator '${name}' (see 'tmaml estimators list')`)
-    if (cv !== undefined && !(cvKinds as ReadonlyArray<string>).includes(cv))
-      return E.left(`'${entry}': unknown control variate '${cv}', expected one of ${cvKinds.join(', ')}`)
+    const named = cv === undefined ? defaultCv(name) : controlVariateByName(cv)
+    if (named === undefined)
+      return E.left(`'${entry}': unknown control variate '${cv}', expected one of ${controlVariateNames.join(', ')}`)
     const label = cv === undefined ? name : `${name}:${cv}`
     if (out.some((o) => o.label === label)) return E.left(`'${label}' is listed twice`)
-    out.push({ label, estimator, cv: (cv as ControlVariateKind | undefined) ?? defaultCv(name) })
+    out.push({ label, estimator, cv: named })
   }
   return E.right(out)
 }
-
-// ---------------------------------------------------------------------------------------------
-// control variates
-// ---------------------------------------------------------------------------------------------
-
-/** What computing control-variate values needs: the config's CV settings, the meta-CV state, streams. */
-export interface CvContext {
-  readonly cfg: Pick<ExperimentConfig, 'gamma' | 'metaCv' | 'valueCv'>
-  readonly metaCv: MetaCvState | null
-  /** The stream of the network fitted for (task, part): a half's index, or a part's name. */
-  readonly rngFor: (task: number, part: number | string) => Rng
-}
-
-/** The policy that sampled the pre-update batches: every task's first inner step starts at theta. */
-export interface SamplingPolicy {
-  readonly policy: PolicySpec
-  readonly theta: ArrayParams
-}
-
-/**
- * b(s_t) for the pre-update batches as training computes them, updating no state: the meta-learned
- * network adapted on the other half of each task's episodes (Algorithm 1 without its outer step),
- * cross-fitted per-task value networks, cross-fitted per-task action-dependent baselines (Eq. 11,
- * one value per action dimension), the linear feature baseline fitted on the batch, or zeros.
- *
- * @category control variates
- */
-export const controlVariateValues = (
-  kind: ControlVariateKind,
-  batches: ReadonlyArray<EpisodeBatch>,
-  c: CvContext,
-  sampling: SamplingPolicy
-): E.Either<TmamlError, ReadonlyArray<Float32Array>> => {
-  switch (kind) {
-    case 'none':
-      return E.right(batches.map((b) => new Float32Array(b.episodes * b.horizon)))
-    case 'linear':
-      return E.right(batches.map((b) => predictLinearBaseline(fitLinearBaseline(b, c.cfg.gamma), b)))
-    case 'value':
-      return E.right(fitValueBaselines(batches, { ...c.cfg.valueCv, gamma: c.cfg.gamma }, c.rngFor))
-    case 'action-dependent':
-      return E.right(
-        fitActionDependentBaselines(
-          batches,
-          batches.map(() => sampling.theta),
-          sampling.policy,
-          { ...c.cfg.valueCv, gamma: c.cfg.gamma },
-          c.rngFor
-        )
-      )
-    case 'meta':
-      return c.metaCv === null
-        ? E.left(
-            invalidInput('control variate', "'meta' needs the meta-learned network of a run trained with --cv meta")
-          )
-        : E.right(metaValueStep(batches, c.metaCv, { ...c.cfg.metaCv, epochs: 0, gamma: c.cfg.gamma }).baselines)
-  }
-}
-
-/** The outer baselines of training: a linear feature baseline fitted on each post-update batch. */
-export const outerBaselineValues = (batches: ReadonlyArray<EpisodeBatch>, gamma: number): ReadonlyArray<Float32Array> =>
-  batches.map((b) => predictLinearBaseline(fitLinearBaseline(b, gamma), b))
 
 // ---------------------------------------------------------------------------------------------
 // adaptation and meta-gradients
@@ -182,14 +121,12 @@ const withProblem = <A>(
     gamma: s.gamma,
     normalizeAdvantages: s.normalizeAdvantages,
     innerNormalize: s.innerNormalize,
-    pre: pre.map((p) => [{ ...p, sampledWith: theta }]),
+    pre: pre.map((p) => [p]),
     post
   })
-  const t = toTensors(theta)
   try {
-    return f(problem, t)
+    return withTensors(theta, (t) => f(problem, t))
   } finally {
-    disposeParams(t)
     disposeMetaProblem(problem)
   }
 }
@@ -200,10 +137,10 @@ export const adaptAll = (
   theta: ArrayParams,
   pre: ReadonlyArray<WithBaseline>
 ): E.Either<TmamlError, ReadonlyArray<ArrayParams>> =>
-  withProblem(s, theta, pre, pre, (problem, t) => {
+  withProblem(s, theta, pre, pre.map(withoutOuterBaseline), (problem) => {
     const adapted = adaptedArrays(
       problem,
-      pre.map(() => theta)
+      pre.map((p) => p.sampledWith)
     )
     return adapted.every(allFinite) ? E.right(adapted) : E.left(notFinite(`adapting with ${s.estimator.name}`))
   })
@@ -251,15 +188,34 @@ export interface DrawRequest {
   /** ExperimentConfig.innerNormalize and actionScale of the run being measured (defaults false, 1). */
   readonly innerNormalize?: boolean
   readonly actionScale?: number
-  /** Inner control-variate values of the pre-update batches for a control-variate kind. */
-  readonly innerBaselines: (
-    kind: ControlVariateKind,
-    batches: ReadonlyArray<EpisodeBatch>,
-    sampling: SamplingPolicy
-  ) => E.Either<TmamlError, ReadonlyArray<Float32Array>>
-  /** Outer baselines of the post-update batches. */
-  readonly outerBaselines: (batches: ReadonlyArray<EpisodeBatch>) => ReadonlyArray<Float32Array>
+  /** What the control variates read from a config (their networks' sizes and step sizes). */
+  readonly settings: CvSettings
+  /** The stream path (below seed) of the control variates' fits: `rngAt(seed, ...cvStream, task, part)`. */
+  readonly cvStream: ReadonlyArray<string | number>
+  /** The state of the control variate named `of`, as a run trained it; other ones get none. */
+  readonly cvState?: { readonly of: string; readonly state: unknown }
+  /** The baseline of the outer advantages (training's: the linear feature baseline). */
+  readonly outerBaseline?: ControlVariateKind
 }
+
+/** The baselines `cv` gives a draw's batches, as training computes them but learning nothing. */
+const baselinesOf = (
+  r: DrawRequest,
+  cv: ControlVariateKind,
+  tasks: ReadonlyArray<Sampled>
+): E.Either<TmamlError, ReadonlyArray<Baseline>> =>
+  evaluateControlVariate(cv, {
+    tasks,
+    policy: r.policy,
+    settings: r.settings,
+    rng: (task, part) => rngAt(r.seed, ...r.cvStream, task, part),
+    state: r.cvState !== undefined && r.cvState.of === cv.name ? r.cvState.state : null
+  })
+
+const withBaselines =
+  (tasks: ReadonlyArray<Sampled>) =>
+  (baselines: ReadonlyArray<Baseline>): ReadonlyArray<WithBaseline> =>
+    tasks.map((s, k) => ({ ...s, baseline: baselines[k] }))
 
 /**
  * One draw: the meta-gradient of every method (in order) on common pre-update episodes, each with
@@ -268,32 +224,36 @@ export interface DrawRequest {
  * @category meta-gradients
  */
 export const drawMetaGradients = async (r: DrawRequest): Promise<E.Either<TmamlError, ReadonlyArray<Float32Array>>> => {
-  const sample = (params: ReadonlyArray<ArrayParams>, phase: string) =>
-    r.sampler.sample({
-      envId: r.envId,
-      tasks: r.tasks,
-      episodesPerTask: r.episodes,
-      horizon: r.horizon,
-      policy: r.policy,
-      params,
-      seed: r.seed,
-      stream: [...r.stream, phase],
-      actionScale: r.actionScale
-    })
+  const sample = async (
+    params: ReadonlyArray<ArrayParams>,
+    phase: string
+  ): Promise<E.Either<TmamlError, ReadonlyArray<Sampled>>> =>
+    E.map((bs: ReadonlyArray<EpisodeBatch>) =>
+      bs.map((batch, k) => ({ batch, sampledWith: params.length === 1 ? params[0] : params[k] }))
+    )(
+      await r.sampler.sample({
+        envId: r.envId,
+        tasks: r.tasks,
+        episodesPerTask: r.episodes,
+        horizon: r.horizon,
+        policy: r.policy,
+        params,
+        seed: r.seed,
+        stream: [...r.stream, phase],
+        actionScale: r.actionScale
+      })
+    )
   const pre = await sample([r.theta], 'pre')
   if (E.isLeft(pre)) return pre
-  const cvCache = new Map<ControlVariateKind, ReadonlyArray<Float32Array>>()
+  const cvCache = new Map<string, ReadonlyArray<WithBaseline>>()
   const out: Float32Array[] = []
   for (const m of r.methods) {
-    let b = cvCache.get(m.cv)
-    if (b === undefined) {
-      const computed = r.innerBaselines(m.cv, pre.right, { policy: r.policy, theta: r.theta })
-      if (E.isLeft(computed)) return computed
-      b = computed.right
-      cvCache.set(m.cv, b)
-    }
-    const baselines = b
-    const withB = pre.right.map((batch, k) => ({ batch, baseline: baselines[k] }))
+    const cached = cvCache.get(m.cv.name)
+    const computed =
+      cached === undefined ? E.map(withBaselines(pre.right))(baselinesOf(r, m.cv, pre.right)) : E.right(cached)
+    if (E.isLeft(computed)) return computed
+    const withB = computed.right
+    cvCache.set(m.cv.name, withB)
     const setting: GradientSetting = {
       policy: r.policy,
       estimator: m.estimator,
@@ -306,13 +266,9 @@ export const drawMetaGradients = async (r: DrawRequest): Promise<E.Either<TmamlE
     if (E.isLeft(adapted)) return adapted
     const post = await sample(adapted.right, 'post')
     if (E.isLeft(post)) return post
-    const postB = r.outerBaselines(post.right)
-    const g = metaGradientVector(
-      setting,
-      r.theta,
-      withB,
-      post.right.map((batch, k) => ({ batch, baseline: postB[k] }))
-    )
+    const postB = baselinesOf(r, r.outerBaseline ?? linearControlVariate, post.right)
+    if (E.isLeft(postB)) return postB
+    const g = metaGradientVector(setting, r.theta, withB, withBaselines(post.right)(postB.right))
     if (E.isLeft(g)) return g
     out.push(g.right)
   }

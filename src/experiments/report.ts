@@ -35,7 +35,8 @@ const mkdirFor = (file: string): E.Either<TmamlError, void> => {
 }
 
 /**
- * Write a figure, its Markdown table and its data beside each other: `<base>.{svg,png,md,json}`.
+ * Write a figure, its Markdown table and its data beside each other: `<base>.{svg,png,md,json}`, and
+ * each of `more` as `<base>-<suffix>.{svg,png}`.
  *
  * @category io
  */
@@ -43,12 +44,17 @@ export const writeReport = async (
   base: string,
   chart: LineChart,
   table: string,
-  data: unknown
+  data: unknown,
+  more: Readonly<Record<string, LineChart>> = {}
 ): Promise<E.Either<TmamlError, ReportPaths>> => {
   const dir = mkdirFor(base + '.md')
   if (E.isLeft(dir)) return dir
   const fig = await writeFigure(base, chart)()
   if (E.isLeft(fig)) return fig
+  for (const [suffix, c] of Object.entries(more)) {
+    const extra = await writeFigure(`${base}-${suffix}`, c)()
+    if (E.isLeft(extra)) return extra
+  }
   const t = writeAtomic(base + '.md', table)
   if (E.isLeft(t)) return t
   const j = writeAtomic(base + '.json', JSON.stringify(data, null, 1) + '\n')

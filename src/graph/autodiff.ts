@@ -85,45 +85,14 @@ export const hessianVectorProduct =
   (params: Params, v: Params): Params =>
     gradients((p) => tf.tidy(() => dotParams(gradients(f)(p), v)))(params)
 
-/**
- * One differentiable inner gradient-ascent step: theta' = theta + alpha * grad J_inner(theta).
- * Inside an outer differentiation, theta' stays a function of theta (its Jacobian includes alpha
- * times the Hessian of J_inner), which is what makes the MAML meta-gradient exact.
- * `alpha` is a step size per parameter tensor or one for all.
- */
-export const innerStep =
-  (inner: Objective, alpha: number | Readonly<Record<string, number>>) =>
-  (params: Params): Params =>
-    tf.tidy(() => {
-      const g = gradients(inner)(params)
-      return zipParams(params, g, (x, gx, k) =>
-        tf.add(x, tf.mul(gx, typeof alpha === 'number' ? alpha : (alpha[k] ?? 0)))
-      )
-    })
+/** Step sizes: one for all parameters, or per parameter name (missing names are not moved). */
+export type StepSize = number | Readonly<Record<string, number>>
 
 /**
- * `steps` differentiable inner steps; `inner(step)` gives the inner objective of step `step` (for
- * MAML with fresh data per step, each step has its own objective).
+ * theta + alpha * direction, per tensor: the one definition of a parameter step. Called under an
+ * outer differentiation with `direction` computed from `params` (a gradient), the result stays a
+ * function of `params` whose Jacobian includes alpha times the Hessian, which is what makes the MAML
+ * meta-gradient exact (the adaptation loop is `adaptedParams` in src/estimators/maml.ts).
  */
-export const adapt =
-  (inner: (step: number) => Objective, alpha: number | Readonly<Record<string, number>>, steps: number) =>
-  (params: Params): Params => {
-    let p = params
-    for (let s = 0; s < steps; s++) {
-      const next = innerStep(inner(s), alpha)(p)
-      if (p !== params) disposeParams(p)
-      p = next
-    }
-    return p
-  }
-
-/**
- * The MAML meta-objective value and meta-gradient: d/dtheta J_outer(adapt(theta)), differentiating
- * through the adaptation.
- */
-export const metaValueAndGrads = (
-  outer: Objective,
-  inner: (step: number) => Objective,
-  alpha: number | Readonly<Record<string, number>>,
-  steps = 1
-) => valueAndGrads((p) => tf.tidy(() => outer(adapt(inner, alpha, steps)(p))))
+export const gradientStep = (params: Params, direction: Params, alpha: StepSize): Params =>
+  zipParams(params, direction, (x, d, k) => tf.add(x, tf.mul(d, typeof alpha === 'number' ? alpha : (alpha[k] ?? 0))))

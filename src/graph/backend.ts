@@ -5,22 +5,24 @@
  * `wasm` (the default otherwise; tfjs-backend-wasm, SIMD, ships in the npm package), `cpu` (pure JS),
  * `tensorflow` / `tensorflow-gpu` (when the optional @tensorflow/tfjs-node / -node-gpu packages are
  * installed; they download libtensorflow at install time, which may be impossible offline).
- * The choice comes from a flag or config, else the TMAML_BACKEND environment variable, else the
- * default. Every run reports `BackendInfo` so results say what produced them.
+ * The choice comes from a flag or config, else the TMAML_BACKEND environment variable, else `'auto'`:
+ * the default, decided when the backend is started. Every run reports `BackendInfo` so results say
+ * what produced them.
+ *
+ * Importing this module does nothing: the backend packages, the native addon and its self-check are
+ * loaded by `initBackend` (or `defaultBackend`), the first time they are needed.
  *
  * @example
- * const info = await initBackend(resolveBackendChoice(undefined, process.env))
+ * const info = await startBackend(flags.backend, process.env)   // resolve + init
  * if (E.isLeft(info)) { console.error(formatError(info.left)); process.exit(1) }
  *
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
-import '@tensorflow/tfjs-backend-cpu'
-import '@tensorflow/tfjs-backend-wasm'
 import * as E from 'fp-ts/lib/Either.js'
+import { absurd } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
-import { nativeStatus, noteNativeFallback } from '../native/index.js'
 import { registerSegmentSum, registerStopGradientKernel } from './kernels/kernels.js'
 import { registerGradients } from './kernels/registerAll.js'
 
@@ -28,13 +30,23 @@ import { registerGradients } from './kernels/registerAll.js'
 export const BackendChoice = t.keyof({ native: null, wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null })
 export type BackendChoice = t.TypeOf<typeof BackendChoice>
 
-/** `native` when the addon loaded and passed its self-check (decided once, at import), else `wasm`. */
-export const defaultBackend: BackendChoice = nativeStatus().active ? 'native' : 'wasm'
+/** A backend, or `'auto'`: the default, `defaultBackend()`. */
+export type BackendRequest = BackendChoice | 'auto'
+
+/** The native addon's module, loaded on first use (it loads the addon and runs its self-check). */
+const native = () => import('../native/index.js')
+
+/**
+ * `native` when the addon loads and passes its self-check (decided on the first call, once per
+ * process), else `wasm`.
+ */
+export const defaultBackend = async (): Promise<BackendChoice> =>
+  (await native()).nativeStatus().active ? 'native' : 'wasm'
 
 /** What a run actually used. */
 export interface BackendInfo {
   /** What was asked for. */
-  readonly requested: BackendChoice
+  readonly requested: BackendRequest
   /** The tfjs backend name now active (tfjs-node and tfjs-node-gpu both register 'tensorflow'). */
   readonly active: string
   /** Human-readable notes (e.g. SIMD on/off). */
@@ -42,21 +54,20 @@ export interface BackendInfo {
 }
 
 /**
- * The backend to use: `flag` if given, else `env.TMAML_BACKEND`, else the default. An unknown name
- * is an error naming where it came from and the accepted values.
+ * The backend to use: `flag` if given, else `env.TMAML_BACKEND`, else `'auto'`. An unknown name is
+ * an error naming where it came from and the accepted values.
  */
 export const resolveBackendChoice = (
   flag: string | undefined,
   env: Readonly<Record<string, string | undefined>>
-): E.Either<TmamlError, BackendChoice> => {
+): E.Either<TmamlError, BackendRequest> => {
   const [value, source] =
     flag !== undefined
       ? [flag, '--backend']
       : env['TMAML_BACKEND'] !== undefined
         ? [env['TMAML_BACKEND'], 'TMAML_BACKEND']
-        : [defaultBackend, 'default']
-  if (source === 'default' && value !== 'native') noteNativeFallback()
-  return BackendChoice.is(value)
+        : ['auto', 'default']
+  return value === 'auto' || BackendChoice.is(value)
     ? E.right(value)
     : E.left(
         invalidInput(
@@ -81,6 +92,30 @@ export const installGradientLayer = (): void => {
 /** Whether `installGradientLayer` has run in this thread. */
 export const gradientLayerActive = (): boolean => gradientLayerInstalled
 
+/** The package that registers a backend, imported when that backend is started. */
+const loadBackend = async (choice: BackendChoice): Promise<E.Either<TmamlError, void>> => {
+  switch (choice) {
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm')
+      return E.right(undefined)
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu')
+      return E.right(undefined)
+    case 'native': {
+      const status = (await native()).nativeStatus()
+      return status.active
+        ? E.right(undefined)
+        : E.left(resourceError(`backend 'native'`, `${status.reason ?? 'unavailable'}; use --backend wasm`))
+    }
+    case 'tensorflow':
+      return loadOptional('@tensorflow/tfjs-node', choice)
+    case 'tensorflow-gpu':
+      return loadOptional('@tensorflow/tfjs-node-gpu', choice)
+    default:
+      return absurd(choice)
+  }
+}
+
 const loadOptional = async (pkg: string, choice: BackendChoice): Promise<E.Either<TmamlError, void>> => {
   try {
     await import(pkg)
@@ -98,20 +133,16 @@ const loadOptional = async (pkg: string, choice: BackendChoice): Promise<E.Eithe
 }
 
 /**
- * Start `choice`: load its package if optional, register the stop-gradient kernel (and wasm's
- * missing UnsortedSegmentSum), install the gradient layer, make it the active backend.
+ * Start `request` (`'auto'`: `defaultBackend()`, announcing once on stderr when that falls back to wasm
+ * because the addon is missing or failed its self-check): load its package, register the
+ * stop-gradient kernel (and wasm's missing UnsortedSegmentSum), install the gradient layer, make it
+ * the active backend.
  */
-export const initBackend = async (choice: BackendChoice): Promise<E.Either<TmamlError, BackendInfo>> => {
-  if (choice === 'tensorflow' || choice === 'tensorflow-gpu') {
-    const loaded = await loadOptional(
-      choice === 'tensorflow' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu',
-      choice
-    )
-    if (E.isLeft(loaded)) return loaded
-  }
-  if (choice === 'native' && !nativeStatus().active) {
-    return E.left(resourceError(`backend 'native'`, `${nativeStatus().reason ?? 'unavailable'}; use --backend wasm`))
-  }
+export const initBackend = async (request: BackendRequest): Promise<E.Either<TmamlError, BackendInfo>> => {
+  const choice = request === 'auto' ? await defaultBackend() : request
+  if (request === 'auto' && choice !== 'native') (await native()).noteNativeFallback()
+  const loaded = await loadBackend(choice)
+  if (E.isLeft(loaded)) return loaded
   const name = choice === 'tensorflow-gpu' ? 'tensorflow' : choice
   if (tf.findBackendFactory(name) === null) {
     return E.left(resourceError(`backend '${choice}'`, `tfjs has no backend named '${name}' registered`))
@@ -134,14 +165,23 @@ export const initBackend = async (choice: BackendChoice): Promise<E.Either<Tmaml
   const notes: string[] = []
   if (name === 'wasm') notes.push(`simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`)
   if (name === 'native') {
-    const n = nativeStatus()
-    notes.push(`gemm=${n.gemm ?? '?'}`, `blas=${n.blas ?? '?'}`, `simd=${n.simd ?? '?'}`)
+    const status = (await native()).nativeStatus()
+    notes.push(`gemm=${status.gemm ?? '?'}`, `blas=${status.blas ?? '?'}`, `simd=${status.simd ?? '?'}`)
   }
-  return E.right({ requested: choice, active: tf.getBackend(), notes })
+  return E.right({ requested: request, active: tf.getBackend(), notes })
+}
+
+/** `resolveBackendChoice(flag, env)` then `initBackend`: how a command starts its backend. */
+export const startBackend = async (
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>
+): Promise<E.Either<TmamlError, BackendInfo>> => {
+  const request = resolveBackendChoice(flag, env)
+  return E.isLeft(request) ? request : initBackend(request.right)
 }
 
 /** `initBackend`, throwing on failure: for scripts, benchmarks and tests where failure is a bug. */
-export const initBackendOrThrow = async (choice: BackendChoice): Promise<BackendInfo> => {
+export const initBackendOrThrow = async (choice: BackendRequest): Promise<BackendInfo> => {
   const r = await initBackend(choice)
   if (E.isLeft(r)) throw new Error(`${r.left._tag}: ${'message' in r.left ? r.left.message : ''}`)
   return r.right

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
+import { absurd } from 'fp-ts/lib/function.js'
 import { type Params, gradients } from './autodiff.js'
 import { type GraphError, type ValidGraph, showGraphError } from './graph.js'
 import type { Cost, GraphData, Node, NodeId, Stochastic } from './nodes.js'
@@ -189,6 +190,8 @@ const evaluate = (g: ValidGraph, params: Params, data: GraphData) => {
         values.set(id, v)
         break
       }
+      default:
+        absurd(n)
     }
   }
   return { values, logProbs, dims: dims as { B: number; T: number } | null }
@@ -350,6 +353,8 @@ const evalLogProb = (v: CostView, x: LogProbExpr, B: number, group: number, fact
     }
     case 'Plus':
       return x.terms.map((t) => evalLogProb(v, t, B, group, factored)).reduce((a, b) => tf.add(a, b))
+    default:
+      return absurd(x)
   }
 }
 
@@ -390,6 +395,8 @@ const evalValue = (v: CostView, value: Value): tf.Tensor => {
       return stopGradient(v.baseline)
     case 'advantage':
       return stopGradient(tf.sub(tf.cumsum(v.reward, 1, false, true), v.baseline))
+    default:
+      return absurd(value)
   }
 }
 

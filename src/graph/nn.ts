@@ -42,11 +42,17 @@ export interface ParamArray {
 }
 
 /**
+ * A parameter set outside tfjs, by name (policies: `W0, b0, ..., logStd`; value networks: `vW0, ...`):
+ * what goes to sampler workers, checkpoints and the optimisers. `Params` is the same set as tensors.
+ */
+export type ArrayParams = Readonly<Record<string, ParamArray>>
+
+/**
  * Glorot/Xavier-uniform weights (Glorot & Bengio 2010; the initialiser of the ProMP/TMAML reference
  * code), zero biases; the output layer scaled by `outputScale` (small outputs keep an initial
  * Gaussian policy's mean near 0). Plain arrays: no tfjs backend needed.
  */
-export const initMlpArrays = (spec: MlpSpec, rng: Rng, outputScale = 1): Readonly<Record<string, ParamArray>> => {
+export const initMlpArrays = (spec: MlpSpec, rng: Rng, outputScale = 1): ArrayParams => {
   const entries: Array<[string, ParamArray]> = []
   const layers = spec.sizes.length - 1
   for (let l = 0; l < layers; l++) {
@@ -62,7 +68,7 @@ export const initMlpArrays = (spec: MlpSpec, rng: Rng, outputScale = 1): Readonl
 }
 
 /** Tensors from plain parameter arrays. */
-export const paramsFromArrays = (arrays: Readonly<Record<string, ParamArray>>): Params =>
+export const paramsFromArrays = (arrays: ArrayParams): Params =>
   Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, tf.tensor(a.values, [...a.shape])]))
 
 /** `initMlpArrays` as tensors on the active backend. */

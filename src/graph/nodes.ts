@@ -165,27 +165,5 @@ export const isStochastic = (n: Node): n is Stochastic => n._tag === 'Stochastic
 export const isCost = (n: Node): n is Cost => n._tag === 'Cost'
 export const isControlVariate = (n: Node): n is ControlVariate => n._tag === 'ControlVariate'
 
-/** The ids a node reads (control variates also read the node they are attached to, for ordering). */
-export const parentsOf = (n: Node): ReadonlyArray<NodeId> => {
-  switch (n._tag) {
-    case 'Param':
-    case 'Input':
-      return []
-    case 'ControlVariate':
-      return n.parents
-    default:
-      return n.parents
-  }
-}
-
-/** The plate of a node (parameters are global: 'batch' for checking purposes). */
-export const plateOf = (n: Node): Plate | 'global' => {
-  switch (n._tag) {
-    case 'Param':
-      return 'global'
-    case 'ControlVariate':
-      return 'time'
-    default:
-      return n.plate
-  }
-}
+/** The ids a node reads (none for parameters and inputs). */
+export const parentsOf = (n: Node): ReadonlyArray<NodeId> => (n._tag === 'Param' || n._tag === 'Input' ? [] : n.parents)

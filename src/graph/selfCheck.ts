@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { type Params, gradients, metaValueAndGrads } from './autodiff.js'
+import { type Params, gradientStep, gradients, valueAndGrads } from './autodiff.js'
 import { type MultiFn, checkDirectionalDerivative } from './derivativeCheck.js'
 import { magicBox } from './ops.js'
 
@@ -46,7 +46,9 @@ const mamlCheck = (): SelfCheckResult => {
   const outer = (p: Params) => tf.sum(tf.exp(tf.mul(p['w'], tf.tensor1d([0.5, 0.3])))) as tf.Scalar
   const alpha = 0.3
   const w = tf.tensor1d([0.2, -0.4])
-  const ad = tf.tidy(() => metaValueAndGrads(outer, () => inner, alpha)({ w }).grads['w']).dataSync()
+  const ad = tf
+    .tidy(() => valueAndGrads((p) => outer(gradientStep(p, gradients(inner)(p), alpha)))({ w }).grads['w'])
+    .dataSync()
   const post = (v: Float32Array): number =>
     tf.tidy(() => {
       const p = { w: tf.tensor1d(v) }

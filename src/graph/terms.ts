@@ -137,33 +137,6 @@ export const term = (weight: Weight, value: Value): Term => ({ weight, value })
 // utils
 // ---------------------------------------------------------------------------------------------
 
-/** A readable rendering of an expression, for docs and error messages. */
-export const showLogProb = (x: LogProbExpr): string => {
-  switch (x._tag) {
-    case 'Own':
-      return 'l_t'
-    case 'Prefix':
-      return x.discount === 1 ? (x.inclusive ? 'A_t' : 'A_{<t}') : `w_t(${x.discount})`
-    case 'ShiftBack':
-      return `(${showLogProb(x.of)})_{t-1}`
-    case 'OtherTrajectory':
-      return `${showLogProb(x.of)}'`
-    case 'Plus':
-      return x.terms.map(showLogProb).join(' + ')
-  }
-}
-
-export const showWeight = (w: Weight): string =>
-  w._tag === 'Linear'
-    ? `${w.coef === 1 ? '' : `${w.coef} `}${showLogProb(w.of)}`
-    : w.monomials
-        .map(
-          (m) =>
-            `${m.coef >= 0 ? '+' : '-'} ${Math.abs(m.coef) === 1 && m.boxes.length > 0 ? '' : Math.abs(m.coef)}${m.boxes.length > 0 ? `box(${m.boxes.map(showLogProb).join(' + ')})` : ''}`
-        )
-        .join(' ')
-        .replace(/^\+ /, '')
-
 /** Whether an expression reads another trajectory (the interpreter then needs batch size >= 2). */
 export const readsOtherTrajectory = (x: LogProbExpr): boolean => {
   switch (x._tag) {

@@ -8,24 +8,32 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
-/** Unary op codes (csrc/kernels.h `UnaryOp`). */
+/** Unary op codes (csrc/kernels.h `UnaryOp`), by the name of the tfjs kernel each computes. */
 export const UnaryOp = {
-  neg: 0,
-  square: 1,
-  exp: 2,
-  tanh: 3,
-  sigmoid: 4,
-  log: 5,
-  sqrt: 6,
-  rsqrt: 7,
-  reciprocal: 8,
-  abs: 9,
-  relu: 10
+  Neg: 0,
+  Square: 1,
+  Exp: 2,
+  Tanh: 3,
+  Sigmoid: 4,
+  Log: 5,
+  Sqrt: 6,
+  Rsqrt: 7,
+  Reciprocal: 8,
+  Abs: 9,
+  Relu: 10
 } as const
 export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp]
 
-/** Binary op codes (csrc/kernels.h `BinaryOp`). */
-export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, squaredDifference: 4, maximum: 5, minimum: 6 } as const
+/** Binary op codes (csrc/kernels.h `BinaryOp`), by tfjs kernel name. */
+export const BinaryOp = {
+  Add: 0,
+  Sub: 1,
+  Multiply: 2,
+  RealDiv: 3,
+  SquaredDifference: 4,
+  Maximum: 5,
+  Minimum: 6
+} as const
 export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp]
 
 /** Reduction op codes (csrc/kernels.h `ReduceOp`). */

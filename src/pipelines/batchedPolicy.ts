@@ -19,9 +19,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import type { Params } from '../graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
-import { type ValidGraph, validate } from '../graph/graph.js'
-import { controlVariate, cost, factoredStochastic, input, param } from '../graph/nodes.js'
-import { type PolicySpec, policyParamNames } from './policy.js'
+import type { ValidGraph } from '../graph/graph.js'
+import { type PolicySpec, gaussianPolicyGraph } from './policy.js'
 
 /** theta repeated for K tasks (differentiable: the gradient of a tile sums over tasks). */
 export const tileParams = (p: Params, tasks: number): Params =>
@@ -84,21 +83,9 @@ export const batchedKl = (p: PolicySpec, a: Params, b: Params, obs: tf.Tensor): 
  * tasks' episode batches concatenated along episodes ([K * E, T, ...], task k's episodes in rows
  * k E .. (k + 1) E - 1). The surrogate summed over trajectories is then sum_k J_k(theta_k).
  */
-export const batchedPolicyGraph = (p: PolicySpec, tasks: number): ValidGraph => {
-  const names = policyParamNames(p)
-  const g = validate([
-    ...names.map(param),
-    input('obs'),
-    factoredStochastic('action', [...names, 'obs'], p.actDim, (v, a) => {
-      const params = Object.fromEntries(names.map((n) => [n, v[n]]))
-      const [B, T] = a.shape as [number, number, number]
-      const rows = (x: tf.Tensor) => tf.reshape(x, [tasks, (B / tasks) * T, x.shape[2] as number])
-      const lp = batchedLogProbPerDim(p, params, rows(v['obs']), rows(a))
-      return tf.reshape(lp, [B, T, p.actDim])
-    }),
-    cost('reward', ['action'], (_, d) => d['rewards'] as tf.Tensor),
-    controlVariate('baseline', 'action', [], (_, d) => d['baseline'] as tf.Tensor)
-  ])
-  if (g._tag === 'Left') throw new Error(`batchedPolicyGraph: ${g.left._tag}`)
-  return g.right
-}
+export const batchedPolicyGraph = (p: PolicySpec, tasks: number): ValidGraph =>
+  gaussianPolicyGraph(p, 'batchedPolicyGraph', (params, obs, a) => {
+    const [B, T] = a.shape as [number, number, number]
+    const rows = (x: tf.Tensor) => tf.reshape(x, [tasks, (B / tasks) * T, x.shape[2] as number])
+    return tf.reshape(batchedLogProbPerDim(p, params, rows(obs), rows(a)), [B, T, p.actDim])
+  })

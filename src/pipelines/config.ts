@@ -11,45 +11,84 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import {
+  FiniteNumber,
+  Fraction,
+  NonNegativeInt,
+  NonNegativeNumber,
+  PositiveInt,
+  PositiveNumber,
+  refine
+} from '../base/codecs.js'
 import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
-import { estimatorByName } from '../estimators/builtins.js'
+import { estimatorByName, tmaml } from '../estimators/builtins.js'
+import { EstimatorCodec } from '../estimators/codec.js'
+import type { Estimator } from '../estimators/estimator.js'
 import { envIds } from '../envs/registry.js'
-import { FiniteNumber, PositiveInt } from '../envs/tasks.js'
 import type { EnvId } from '../envs/vecEnv.js'
+import type { ControlVariateKind } from './controlVariates/controlVariate.js'
+import { metaControlVariate } from './controlVariates/metaValue.js'
+import { controlVariates } from './controlVariates/registry.js'
 
 // ---------------------------------------------------------------------------------------------
 // refined numbers
 // ---------------------------------------------------------------------------------------------
 
-const refine = <A>(base: t.Type<A, A, unknown>, name: string, ok: (a: A) => boolean): t.Type<A, A, unknown> =>
-  new t.Type<A, A, unknown>(
-    name,
-    (u): u is A => base.is(u) && ok(u),
-    (u, c) => (base.is(u) && ok(u) ? t.success(u) : t.failure(u, c, name)),
-    t.identity
-  )
-
-export const NonNegativeInt = refine(t.number, 'an integer >= 0', (n) => Number.isInteger(n) && n >= 0)
-export const PositiveNumber = refine(t.number, 'a finite number > 0', (n) => Number.isFinite(n) && n > 0)
-export const Fraction = refine(t.number, 'a number in (0, 1]', (n) => n > 0 && n <= 1)
-
 const EnvIdC = refine(t.string, `one of ${envIds.join(', ')}`, (s) =>
   (envIds as ReadonlyArray<string>).includes(s)
 ) as t.Type<EnvId, EnvId, unknown>
-const EstimatorName = refine(
-  t.string,
+/**
+ * A value named in a config: decoded from its name (a string in JSON), or given as the value itself
+ * (user code training with its own estimator or control variate); encoded back to the name.
+ */
+const named = <A extends { readonly name: string }>(
+  typeName: string,
+  expected: string,
+  byName: (name: string) => A | undefined,
+  isValue: (u: unknown) => u is A
+): t.Type<A, string, unknown> =>
+  new t.Type<A, string, unknown>(
+    typeName,
+    isValue,
+    (u, c) => {
+      const found = typeof u === 'string' ? byName(u) : isValue(u) ? u : undefined
+      return found === undefined ? t.failure(u, c, expected) : t.success(found)
+    },
+    (a) => a.name
+  )
+
+/** The inner estimator: a name from `tmaml estimators list`, decoded to its `Estimator`. */
+export const EstimatorC = named<Estimator>(
+  'Estimator',
   "an estimator name (see 'tmaml estimators list')",
-  (s) => estimatorByName(s) !== undefined
+  estimatorByName,
+  EstimatorCodec.is
 )
+
+const isControlVariate = (u: unknown): u is ControlVariateKind =>
+  typeof u === 'object' &&
+  u !== null &&
+  'fit' in u &&
+  typeof u.fit === 'function' &&
+  'evaluate' in u &&
+  typeof u.evaluate === 'function' &&
+  'name' in u &&
+  typeof u.name === 'string'
+
+/**
+ * The control variate of the inner steps: a name from `registry` (default: the built-in ones),
+ * decoded to its `ControlVariateKind`.
+ */
+export const controlVariateCodec = (registry: ReadonlyArray<ControlVariateKind> = controlVariates) =>
+  named<ControlVariateKind>(
+    'ControlVariate',
+    `one of ${registry.map((cv) => `'${cv.name}'`).join(', ')}`,
+    (name) => registry.find((cv) => cv.name === name),
+    isControlVariate
+  )
 
 export const OuterAlgorithm = t.keyof({ vpg: null, trpo: null, ppo: null }, "one of 'vpg', 'trpo', 'ppo'")
 export type OuterAlgorithm = t.TypeOf<typeof OuterAlgorithm>
-
-export const ControlVariateKind = t.keyof(
-  { linear: null, value: null, 'action-dependent': null, meta: null, none: null },
-  "one of 'linear', 'value', 'action-dependent', 'meta', 'none'"
-)
-export type ControlVariateKind = t.TypeOf<typeof ControlVariateKind>
 
 const BackendC = t.keyof(
   { auto: null, native: null, wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null },
@@ -64,7 +103,7 @@ const sections = {
   trpo: t.type({
     maxKl: PositiveNumber,
     cgIters: PositiveInt,
-    damping: refine(t.number, 'a finite number >= 0', (n) => Number.isFinite(n) && n >= 0),
+    damping: NonNegativeNumber,
     lineSearchSteps: PositiveInt,
     backtrack: Fraction,
     /**
@@ -77,7 +116,7 @@ const sections = {
   ppo: t.type({
     clip: PositiveNumber,
     steps: PositiveInt,
-    innerKlPenalty: refine(t.number, 'a number >= 0', (n) => n >= 0)
+    innerKlPenalty: NonNegativeNumber
   }),
   /** The meta-learned control variate (paper Algorithm 1). */
   metaCv: t.type({
@@ -98,8 +137,8 @@ const sections = {
 export const ExperimentConfig = t.type(
   {
     env: EnvIdC,
-    estimator: EstimatorName,
-    controlVariate: ControlVariateKind,
+    estimator: EstimatorC,
+    controlVariate: controlVariateCodec(),
     outer: OuterAlgorithm,
     tasksPerBatch: PositiveInt,
     rolloutsPerTask: PositiveInt,
@@ -141,13 +180,25 @@ export const ExperimentConfig = t.type(
   },
   'ExperimentConfig'
 )
+
+/**
+ * The config codec whose `controlVariate` names one of `registry`: a control variate of your own is
+ * chosen by name once it is in the registry you decode with.
+ */
+export const experimentConfigCodec = (registry: ReadonlyArray<ControlVariateKind>): typeof ExperimentConfig =>
+  t.type({ ...ExperimentConfig.props, controlVariate: controlVariateCodec(registry) }, 'ExperimentConfig')
 export type ExperimentConfig = t.TypeOf<typeof ExperimentConfig>
+/** A config as JSON (config.json, checkpoints): the estimator and control variate by name. */
+export type ExperimentConfigJson = t.OutputOf<typeof ExperimentConfig>
+
+/** The JSON form of a config. */
+export const encodeConfig = (cfg: ExperimentConfig): ExperimentConfigJson => ExperimentConfig.encode(cfg)
 
 /** The published hyperparameters (TMAML/ProMP code): 40 tasks x 20 rollouts, inner lr 0.1, Adam 1e-3 ... */
 export const publishedDefaults: ExperimentConfig = {
   env: 'halfcheetah-dir',
-  estimator: 'tmaml',
-  controlVariate: 'meta',
+  estimator: tmaml,
+  controlVariate: metaControlVariate,
   outer: 'vpg',
   tasksPerBatch: 40,
   rolloutsPerTask: 20,
@@ -200,7 +251,8 @@ const sectionKeys = Object.keys(sections) as ReadonlyArray<keyof typeof sections
 export const resolveConfig = (
   user: unknown,
   base: ExperimentConfig = publishedDefaults,
-  source = 'config'
+  source = 'config',
+  codec: typeof ExperimentConfig = ExperimentConfig
 ): E.Either<TmamlError, ExperimentConfig> => {
   if (typeof user !== 'object' || user === null || Array.isArray(user))
     return E.left({ _tag: 'DecodeError', source, issues: [{ path: '(root)', value: user, expected: 'a JSON object' }] })
@@ -223,10 +275,11 @@ export const resolveConfig = (
     }
   }
   if (unknown.length > 0) return E.left({ _tag: 'DecodeError', source, issues: unknown })
-  const merged: Record<string, unknown> = { ...base, ...u }
+  const json = encodeConfig(base)
+  const merged: Record<string, unknown> = { ...json, ...u }
   for (const s of sectionKeys) {
     const sub = u[s]
-    if (typeof sub === 'object' && sub !== null && !Array.isArray(sub)) merged[s] = { ...base[s], ...sub }
+    if (typeof sub === 'object' && sub !== null && !Array.isArray(sub)) merged[s] = { ...json[s], ...sub }
   }
-  return decodeWith(ExperimentConfig, source)(merged)
+  return decodeWith(codec, source)(merged)
 }

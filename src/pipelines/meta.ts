@@ -42,24 +42,22 @@ import {
   taskParams,
   tileParams
 } from './batchedPolicy.js'
-import { type EpisodeBatch, concatBatches, returnsToGo } from './episodes.js'
-import type { ArrayParams } from './optim/params.js'
-import { type PolicySpec, policyMean, toArrays, toTensors } from './policy.js'
+import {
+  type Baseline,
+  type EpisodeBatch,
+  type WithBaseline,
+  concatBatches,
+  concatFloat32,
+  graphData,
+  outerAdvantages,
+  returnsToGo
+} from './episodes.js'
+import type { ArrayParams } from '../graph/nn.js'
+import { type PolicySpec, policyKl, policyMean, toArrays, toTensors } from './policy.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
 // ---------------------------------------------------------------------------------------------
-
-/** A batch of one task's episodes, its control-variate values b(s_t) ([E, T], or [E, T, actDim]). */
-export interface WithBaseline {
-  readonly batch: EpisodeBatch
-  readonly baseline: Float32Array
-}
-
-/** One task's episodes of one inner step, their baselines and the policy parameters they were drawn with. */
-export interface StepData extends WithBaseline {
-  readonly sampledWith: ArrayParams
-}
 
 export interface MetaProblem {
   readonly policy: PolicySpec
@@ -91,47 +89,10 @@ export interface MetaProblem {
 // constructors
 // ---------------------------------------------------------------------------------------------
 
-/** Outer advantages of a batch: returns-to-go minus the baseline over valid steps, optionally standardised. */
-export const outerAdvantages = (
-  b: EpisodeBatch,
-  baseline: Float32Array,
-  gamma: number,
-  normalize: boolean
-): Float32Array => {
-  const R = returnsToGo(b, gamma)
-  const A = R.map((r, i) => (r - baseline[i]) * b.mask[i])
-  if (!normalize) return A
-  let n = 0
-  let mean = 0
-  b.mask.forEach((m, i) => {
-    if (m > 0) {
-      n += 1
-      mean += A[i]
-    }
-  })
-  mean /= Math.max(n, 1)
-  let v = 0
-  b.mask.forEach((m, i) => {
-    if (m > 0) v += (A[i] - mean) ** 2
-  })
-  const std = Math.sqrt(v / Math.max(n, 1)) + 1e-8
-  return A.map((a, i) => (b.mask[i] > 0 ? (a - mean) / std : 0))
-}
-
-const concatF32 = (xs: ReadonlyArray<Float32Array>): Float32Array => {
-  const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0))
-  let o = 0
-  for (const x of xs) {
-    out.set(x, o)
-    o += x.length
-  }
-  return out
-}
-
 /** std of R_t - b_t over a batch's valid steps (1 when there are none or it is 0). */
-export const advantageStd = (b: EpisodeBatch, baseline: Float32Array, gamma: number): number => {
+export const advantageStd = (b: EpisodeBatch, baseline: Baseline, gamma: number): number => {
   const R = returnsToGo(b, gamma)
-  const perStep = baseline.length === R.length ? 1 : baseline.length / R.length
+  const perStep = baseline.shape === 'per-state' ? 1 : b.actDim
   let n = 0
   let sum = 0
   let sq = 0
@@ -139,7 +100,7 @@ export const advantageStd = (b: EpisodeBatch, baseline: Float32Array, gamma: num
     if (b.mask[i] === 0) continue
     // A per-action-component baseline: its mean over components stands for b(s_t).
     let bi = 0
-    for (let c = 0; c < perStep; c++) bi += baseline[i * perStep + c]
+    for (let c = 0; c < perStep; c++) bi += baseline.values[i * perStep + c]
     const a = R[i] - bi / perStep
     n += 1
     sum += a
@@ -156,25 +117,19 @@ const scaledByAdvantageStd = <A extends WithBaseline>(d: A, gamma: number): A =>
   return {
     ...d,
     batch: { ...d.batch, rewards: d.batch.rewards.map((r) => r / s) },
-    baseline: d.baseline.map((x) => x / s)
+    baseline: { ...d.baseline, values: d.baseline.values.map((x) => x / s) }
   }
 }
 
 /** The graph data of K tasks' batches: episodes concatenated in task order. */
 const stackedGraphData = (ds: ReadonlyArray<WithBaseline>): Record<string, tf.Tensor> => {
-  const b = concatBatches(ds.map((d) => d.batch))
-  const { episodes: E, horizon: T } = b
-  const baseline = concatF32(ds.map((d) => d.baseline))
-  return {
-    obs: tf.tensor3d(b.obs, [E, T, b.obsDim]),
-    action: tf.tensor3d(b.actions, [E, T, b.actDim]),
-    rewards: tf.tensor2d(b.rewards, [E, T]),
-    mask: tf.tensor2d(b.mask, [E, T]),
-    baseline:
-      baseline.length === E * T * b.actDim && b.actDim > 1
-        ? tf.tensor3d(baseline, [E, T, b.actDim])
-        : tf.tensor2d(baseline, [E, T])
-  }
+  const shape = ds[0].baseline.shape
+  if (ds.some((d) => d.baseline.shape !== shape))
+    throw new RangeError('makeMetaProblem: the tasks of a step have baselines of different shapes')
+  return graphData(concatBatches(ds.map((d) => d.batch)), {
+    shape,
+    values: concatFloat32(ds.map((d) => d.baseline.values))
+  })
 }
 
 /** [K E, T, d] -> [K, E T, d]. */
@@ -199,7 +154,7 @@ const behaviourOf = (policy: PolicySpec, d: GraphData, q: Params, tasks: number)
 
 /**
  * Build an iteration's problem. `pre[k][s]` are task k's episodes of inner step s with baselines and
- * the parameters they were sampled with; `post[k]` its post-update episodes. Every task must have the
+ * the parameters they were sampled with (a stage's `InnerStepRecord`s); `post[k]` its post-update episodes. Every task must have the
  * same number of episodes and horizon (ragged episodes are masked).
  */
 export const makeMetaProblem = (args: {
@@ -210,7 +165,7 @@ export const makeMetaProblem = (args: {
   readonly normalizeAdvantages: boolean
   /** Scale each task's inner data by 1 / std(R_t - b_t) (ExperimentConfig.innerNormalize). Default false. */
   readonly innerNormalize?: boolean
-  readonly pre: ReadonlyArray<ReadonlyArray<StepData>>
+  readonly pre: ReadonlyArray<ReadonlyArray<WithBaseline>>
   readonly post: ReadonlyArray<WithBaseline>
 }): MetaProblem => {
   const K = args.post.length
@@ -234,7 +189,7 @@ export const makeMetaProblem = (args: {
     return { ...d, [behaviourLogProbKey('action')]: behaviour }
   })
   const post = stackedGraphData(args.post)
-  const advantages = concatF32(
+  const advantages = concatFloat32(
     args.post.map((p) => outerAdvantages(p.batch, p.baseline, args.gamma, args.normalizeAdvantages))
   )
   return {

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
+import type { ArrayParams } from '../graph/nn.js'
 import { type TmamlError, numericalError } from '../base/errors.js'
 import { type Params, disposeParams, hessianVectorProduct, valueAndGrads } from '../graph/autodiff.js'
 import type { ExperimentConfig } from './config.js'
@@ -26,7 +27,7 @@ import {
   vpgObjective
 } from './meta.js'
 import { type AdamState, adamInit, adamStep } from './optim/adam.js'
-import { type ArrayParams, allFinite, axpy, dot, flatten, unflatten } from './optim/params.js'
+import { allFinite, axpy, dot, flatten, unflatten } from './optim/params.js'
 import { toArrays, toTensors } from './policy.js'
 
 export interface OuterResult {

@@ -10,6 +10,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
+import type { ArrayParams } from '../graph/nn.js'
 import type { Rng } from '../base/rng.js'
 import type { Params } from '../graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
@@ -18,8 +19,8 @@ import { type MlpSpec, initMlpArrays, mlpForward, mlpSpec } from '../graph/nn.js
 import { controlVariate, cost, factoredStochastic, input, param } from '../graph/nodes.js'
 
 // The policy's shape and plain-array parameters are defined once, by the sampler that ships them.
-import type { PolicyArrays, PolicySpec } from './sampler/types.js'
-export type { PolicyArrays, PolicySpec }
+import type { PolicySpec } from './sampler/types.js'
+export type { PolicySpec }
 
 export const policyMlp = (p: PolicySpec): MlpSpec => mlpSpec([p.obsDim, ...p.hidden, p.actDim], p.activation)
 
@@ -30,21 +31,31 @@ export const policyParamNames = (p: PolicySpec): ReadonlyArray<string> => [
 ]
 
 /** Xavier-uniform weights (output layer scaled by 0.01 so the initial mean is near 0), log-std `initLogStd`. */
-export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd = 0): PolicyArrays => ({
+export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd = 0): ArrayParams => ({
   ...initMlpArrays(policyMlp(p), rng, 0.01),
   logStd: { shape: [p.actDim], values: new Float32Array(p.actDim).fill(initLogStd) }
 })
 
-export const toTensors = (a: PolicyArrays): Params =>
+export const toTensors = (a: ArrayParams): Params =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, tf.tensor(v.values, [...v.shape])]))
 
-export const toArrays = (p: Params): PolicyArrays =>
+export const toArrays = (p: Params): ArrayParams =>
   Object.fromEntries(
     Object.entries(p).map(([k, t]) => [
       k,
       { shape: [...t.shape], values: Float32Array.from(t.dataSync() as Float32Array) }
     ])
   )
+
+/** `f` of the parameters as tensors, disposed however `f` returns. */
+export const withTensors = <A>(p: ArrayParams, f: (t: Params) => A): A => {
+  const t = toTensors(p)
+  try {
+    return f(t)
+  } finally {
+    tf.dispose(Object.values(t))
+  }
+}
 
 /** The mean action for observations [N, obsDim] -> [N, actDim]. */
 export const policyMean = (p: PolicySpec, params: Params, obs: tf.Tensor): tf.Tensor =>
@@ -69,22 +80,34 @@ export const policyKl = (p: PolicySpec, a: Params, b: Params, obs: tf.Tensor): t
 /** Rows [E * T, d] of an [E, T, d] tensor. */
 const rows = (x: tf.Tensor): tf.Tensor => tf.reshape(x, [x.shape[0] * (x.shape[1] as number), x.shape[2] as number])
 
-/** The stochastic computation graph of an episode batch under the policy. */
-export const policyGraph = (p: PolicySpec): ValidGraph => {
+/**
+ * The stochastic computation graph of episodes under a Gaussian policy whose parameters are `p`'s:
+ * `logProbPerDim(params, obs, action)` gives log pi_i(a_i | s) for obs [B, T, obsDim] and actions
+ * [B, T, actDim], as [B, T, actDim]. `name` names the graph in errors.
+ */
+export const gaussianPolicyGraph = (
+  p: PolicySpec,
+  name: string,
+  logProbPerDim: (params: Params, obs: tf.Tensor, action: tf.Tensor) => tf.Tensor
+): ValidGraph => {
   const names = policyParamNames(p)
   const g = validate([
     ...names.map(param),
     input('obs'),
     // Factored over action coordinates (a diagonal Gaussian), so a control variate may be per
     // coordinate (the action-dependent CV); a state baseline [E, T] works as well.
-    factoredStochastic('action', [...names, 'obs'], p.actDim, (v, a) => {
-      const params = Object.fromEntries(names.map((n) => [n, v[n]]))
-      const lp = policyLogProbPerDim(p, params, rows(v['obs']), rows(a))
-      return tf.reshape(lp, [a.shape[0], a.shape[1] as number, p.actDim])
-    }),
+    factoredStochastic('action', [...names, 'obs'], p.actDim, (v, a) =>
+      logProbPerDim(Object.fromEntries(names.map((n) => [n, v[n]])), v['obs'], a)
+    ),
     cost('reward', ['action'], (_, d) => d['rewards'] as tf.Tensor),
     controlVariate('baseline', 'action', [], (_, d) => d['baseline'] as tf.Tensor)
   ])
-  if (g._tag === 'Left') throw new Error(`policyGraph: ${g.left._tag}`)
+  if (g._tag === 'Left') throw new Error(`${name}: ${g.left._tag}`)
   return g.right
 }
+
+/** The stochastic computation graph of an episode batch under the policy. */
+export const policyGraph = (p: PolicySpec): ValidGraph =>
+  gaussianPolicyGraph(p, 'policyGraph', (params, obs, a) =>
+    tf.reshape(policyLogProbPerDim(p, params, rows(obs), rows(a)), [a.shape[0], a.shape[1] as number, p.actDim])
+  )

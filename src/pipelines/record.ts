@@ -22,12 +22,11 @@ import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, of } from 'rxjs'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import { robots } from '../envs/robots.js'
-import { type EnvSpec, getEnvSpec } from '../envs/registry.js'
-import { estimatorByName } from '../estimators/builtins.js'
-import type { ExperimentConfig } from './config.js'
+import type { EnvSpec } from '../envs/registry.js'
 import type { VecEnv } from '../envs/vecEnv.js'
 import { episodeReturns, meanReturn } from './episodes.js'
-import { chunkJob, makeEnvCache, runChunk, type ChunkResult, type EnvCache } from './sampler/chunk.js'
+import { chunkJob, makeEnvCache, runChunk, type EnvCache } from './sampler/chunk.js'
+import type { ChunkResult } from './sampler/protocol.js'
 import { validateRequest } from './sampler/request.js'
 import type { EpisodeBatch, RolloutRequest, Sampler } from './sampler/types.js'
 import { StageError, type TrainDeps, type TrainState, innerLoop, rolloutPost, startIteration } from './stages.js'
@@ -205,27 +204,6 @@ const recordingSampler = (
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The services a run's config names, as training builds them: its env, estimator, horizon (the env's
- * default when the config says 0) and policy, with `sampler`.
- *
- * @category recording
- */
-export const depsFromConfig = (cfg: ExperimentConfig, sampler: Sampler): E.Either<TmamlError, TrainDeps> => {
-  const env = getEnvSpec(cfg.env)
-  if (E.isLeft(env)) return env
-  const estimator = estimatorByName(cfg.estimator)
-  if (estimator === undefined) return E.left(invalidInput('config.estimator', `unknown estimator ${cfg.estimator}`))
-  return E.right({
-    cfg,
-    env: env.right,
-    horizon: cfg.horizon > 0 ? cfg.horizon : env.right.horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: cfg.hidden, activation: cfg.activation },
-    estimator,
-    sampler
-  })
-}
-
-/**
  * Adapt the meta-policy of `state` to `task` for `innerSteps` inner steps, as training does, and record
  * the episodes before adaptation and after each step. Every random number comes from `seed` (the
  * recording's streams are `rngAt(seed, 'rollout', iteration, 'pre', step, 0, e)` and `(..., 'post', 0, e)`
@@ -253,7 +231,7 @@ export const recordAdaptation = async (req: RecordRequest): Promise<E.Either<Tma
     recorded.push({ innerStep: recorded.length, meanReturn: meanReturn(batches), episodes })
   )
   const recDeps: TrainDeps = { ...deps, sampler, cfg: { ...deps.cfg, seed, innerSteps } }
-  const start = { ...startIteration(recDeps, state), tasks: [task], current: [state.policy] }
+  const start = { ...startIteration(recDeps, state), tasks: [task] }
   try {
     await lastValueFrom(of(start).pipe(innerLoop(), rolloutPost()))
   } catch (err) {

@@ -18,12 +18,12 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import type { ArrayParams } from '../graph/nn.js'
 import { type TmamlError, decodeWith, resourceError } from '../base/errors.js'
 import { type RngState, rngAt } from '../base/rng.js'
-import { type ExperimentConfig, resolveConfig } from './config.js'
-import type { MetaCvState } from './controlVariates/valueNet.js'
+import { type ExperimentConfig, encodeConfig, resolveConfig } from './config.js'
 import type { AdamState } from './optim/adam.js'
-import { type ArrayParams, fromJson, toJson } from './optim/params.js'
+import { fromJson, toJson } from './optim/params.js'
 import type { TrainState } from './stages.js'
 import type { IterationRecord } from './train.js'
 
@@ -50,7 +50,7 @@ export const writeAtomic = (file: string, contents: string): E.Either<TmamlError
 /** A fresh run folder name: runs/<env>-<estimator>-<outer>-s<seed>-<yyyymmdd-hhmmss>. */
 export const defaultRunDir = (cfg: ExperimentConfig, now: Date = new Date()): string => {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
-  return path.join('runs', `${cfg.env}-${cfg.estimator}-${cfg.outer}-s${cfg.seed}-${stamp}`)
+  return path.join('runs', `${cfg.env}-${cfg.estimator.name}-${cfg.outer}-s${cfg.seed}-${stamp}`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,16 +147,17 @@ const ParamsJson = t.record(t.string, t.type({ shape: t.array(t.number), values:
 const CheckpointJson = t.type({
   format: t.literal('tmaml-checkpoint-1'),
   config: t.unknown,
-  state: t.type({
-    iteration: t.number,
-    envSteps: t.number,
-    policy: ParamsJson,
-    adam: t.type({ step: t.number, m: ParamsJson, v: ParamsJson }),
-    metaCv: t.union([
-      t.null,
-      t.type({ params: ParamsJson, adam: t.type({ step: t.number, m: ParamsJson, v: ParamsJson }) })
-    ])
-  }),
+  state: t.intersection([
+    t.type({
+      iteration: t.number,
+      envSteps: t.number,
+      policy: ParamsJson,
+      adam: t.type({ step: t.number, m: ParamsJson, v: ParamsJson })
+    }),
+    // The control variate's state, in its codec's JSON form (checkpoints before the registry of control
+    // variates called it `metaCv`; the meta control variate's JSON form is unchanged).
+    t.partial({ cvState: t.unknown, metaCv: t.unknown })
+  ]),
   /** The state of the stream the next iteration's randomness derives from (documentation: every
    * stream is a pure function of (seed, path), so this is rngAt(seed, 'iteration', iteration)). */
   rng: t.type({ seed: t.number, iteration: t.number, state: t.array(t.number) })
@@ -174,13 +175,13 @@ export const writeCheckpoint = (dir: string, cfg: ExperimentConfig, state: Train
   const rngState: RngState = rngAt(cfg.seed, 'iteration', state.iteration).state()
   const json = {
     format: 'tmaml-checkpoint-1',
-    config: cfg,
+    config: encodeConfig(cfg),
     state: {
       iteration: state.iteration,
       envSteps: state.envSteps,
       policy: toJson(state.policy),
       adam: adamJson(state.adam),
-      metaCv: state.metaCv === null ? null : { params: toJson(state.metaCv.params), adam: adamJson(state.metaCv.adam) }
+      cvState: cfg.controlVariate.state === null ? null : cfg.controlVariate.state.codec.encode(state.cvState)
     },
     rng: { seed: cfg.seed, iteration: state.iteration, state: [...rngState] }
   }
@@ -203,11 +204,15 @@ export const readCheckpoint = (
   const config = resolveConfig(decoded.right.config, undefined, `config in ${file}`)
   if (E.isLeft(config)) return config
   const s = decoded.right.state
-  const metaCv: MetaCvState | null =
-    s.metaCv === null ? null : { params: fromJson(s.metaCv.params), adam: adamFromJson(s.metaCv.adam) }
+  const cv = config.right.controlVariate
+  const cvState =
+    cv.state === null
+      ? E.right(null)
+      : decodeWith(cv.state.codec, `control-variate state in ${file}`)(s.cvState ?? s.metaCv)
+  if (E.isLeft(cvState)) return cvState
   const policy: ArrayParams = fromJson(s.policy)
   return E.right({
     config: config.right,
-    state: { iteration: s.iteration, envSteps: s.envSteps, policy, adam: adamFromJson(s.adam), metaCv }
+    state: { iteration: s.iteration, envSteps: s.envSteps, policy, adam: adamFromJson(s.adam), cvState: cvState.right }
   })
 }

@@ -1,45 +1,50 @@
 /**
  * The stages of one meta-training iteration (paper Algorithm 2), each an RxJS operator on an
  * immutable `IterationContext`. The training loop (train.ts) is one composition of them; user code
- * can compose its own — replace `fitControlVariates` by another control variate, add a logging
- * stage, drop evaluation — from these public operators.
+ * can compose its own — replace `fitControlVariates` by another stage, add a logging stage, drop
+ * evaluation — from these public operators.
  *
  * ```
  * sampleTasks -> innerLoop(rolloutPre -> fitControlVariates -> adaptPolicies) -> rolloutPost
  *   -> fitOuterBaselines -> metaUpdate -> evaluate
  * ```
  *
- * A stage that fails errors the stream with a `StageError` carrying a `TmamlError`.
+ * The context says what it holds: the inner steps done (`inner`, one `InnerStepRecord` per task and
+ * step), the step in progress (`step`: open, sampled or fitted) and the post-update episodes (`post`,
+ * likewise). A stage that finds the context in another state than it needs fails with a message
+ * naming the stage to run first. A stage that fails errors the stream with a `StageError`.
  *
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
-import { type Observable, type OperatorFunction, concatMap, from, of } from 'rxjs'
+import { type Observable, type OperatorFunction, concatMap, from, map, of } from 'rxjs'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
-import type { EnvSpec } from '../envs/registry.js'
-import type { Estimator } from '../estimators/estimator.js'
+import { type EnvSpec, getEnvSpec } from '../envs/registry.js'
+import type { ArrayParams } from '../graph/nn.js'
 import type { ExperimentConfig } from './config.js'
-import { fitActionDependentBaselines } from './controlVariates/actionDependent.js'
-import { fitLinearBaseline, predictLinearBaseline } from './controlVariates/linearFeature.js'
-import { type MetaCvState, fitValueBaselines, metaValueStep } from './controlVariates/valueNet.js'
-import { type EpisodeBatch, batchIsFinite, meanReturn, stepsTaken } from './episodes.js'
 import {
-  type MetaProblem,
-  type StepData,
+  type ControlVariateKind,
+  type CvInput,
+  evaluateControlVariate,
+  fitControlVariate
+} from './controlVariates/controlVariate.js'
+import { linearControlVariate } from './controlVariates/linearFeature.js'
+import {
+  type EpisodeBatch,
+  type Sampled,
   type WithBaseline,
-  adaptedArrays,
-  disposeMetaProblem,
-  innerStepKl,
-  makeMetaProblem
-} from './meta.js'
+  batchIsFinite,
+  meanReturn,
+  stepsTaken,
+  withoutOuterBaseline
+} from './episodes.js'
+import { type MetaProblem, adaptedArrays, disposeMetaProblem, innerStepKl, makeMetaProblem } from './meta.js'
 import type { AdamState } from './optim/adam.js'
-import type { ArrayParams } from './optim/params.js'
+import { allFinite } from './optim/params.js'
 import { outerStep } from './outer.js'
 import type { PolicySpec } from './policy.js'
 import type { Sampler } from './sampler/types.js'
-import { nanHook } from './testHooks.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -52,8 +57,8 @@ export interface TrainState {
   readonly policy: ArrayParams
   /** The outer optimiser's state (Adam moments; unused by TRPO). */
   readonly adam: AdamState
-  /** The meta-learned control variate, when configured. */
-  readonly metaCv: MetaCvState | null
+  /** The control variate's own state (the meta-learned network), `null` for one that keeps none. */
+  readonly cvState: unknown
   /** Environment steps taken so far. */
   readonly envSteps: number
 }
@@ -64,24 +69,32 @@ export interface TrainDeps {
   readonly env: EnvSpec<unknown>
   readonly horizon: number
   readonly policy: PolicySpec
-  readonly estimator: Estimator
   readonly sampler: Sampler
 }
+
+/** One task's finished inner step: its episodes, their baselines, the parameters that sampled them, and the result. */
+export interface InnerStepRecord extends WithBaseline {
+  /** The parameters after this step (the next step, or the post-update episodes, sample with them). */
+  readonly adapted: ArrayParams
+}
+
+/** How far a step (an inner step, or the post-update phase) has come, for every task. */
+export type StepProgress =
+  | { readonly _tag: 'Open' }
+  | { readonly _tag: 'Sampled'; readonly tasks: ReadonlyArray<Sampled> }
+  | { readonly _tag: 'Fitted'; readonly tasks: ReadonlyArray<WithBaseline> }
 
 /** The immutable record an iteration's stages fill in. */
 export interface IterationContext {
   readonly deps: TrainDeps
   readonly state: TrainState
   readonly tasks: ReadonlyArray<unknown>
-  /** Per task, the policy parameters of the current inner step (theta, then theta'_1, ...). */
-  readonly current: ReadonlyArray<ArrayParams>
-  /** Per task, per inner step: the pre-update episodes and, once fitted, their baselines. */
-  readonly pre: ReadonlyArray<ReadonlyArray<EpisodeBatch>>
-  /** Per task, per inner step: the policy parameters the pre-update episodes were sampled with. */
-  readonly preSampledWith: ReadonlyArray<ReadonlyArray<ArrayParams>>
-  readonly preBaselines: ReadonlyArray<ReadonlyArray<Float32Array>>
-  readonly post: ReadonlyArray<EpisodeBatch>
-  readonly postBaselines: ReadonlyArray<Float32Array>
+  /** Per task, the inner steps done, in order. */
+  readonly inner: ReadonlyArray<ReadonlyArray<InnerStepRecord>>
+  /** The inner step in progress. */
+  readonly step: StepProgress
+  /** The post-update episodes (sampled at the last adapted parameters) and their outer baselines. */
+  readonly post: StepProgress
   /** The state after this iteration's update. */
   readonly next: TrainState | null
   /** Seconds per stage. */
@@ -100,29 +113,38 @@ export class StageError extends Error {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// constructors
+// ---------------------------------------------------------------------------------------------
+
+const open: StepProgress = { _tag: 'Open' }
+
+/** The dependencies of a run of `cfg`: its environment, horizon and policy shape, and a sampler. */
+export const trainDeps = (cfg: ExperimentConfig, sampler: Sampler): E.Either<TmamlError, TrainDeps> =>
+  E.map((env: EnvSpec<unknown>) => ({
+    cfg,
+    env,
+    horizon: cfg.horizon > 0 ? cfg.horizon : env.horizon,
+    policy: { obsDim: env.obsDim, actDim: env.actDim, hidden: cfg.hidden, activation: cfg.activation },
+    sampler
+  }))(getEnvSpec(cfg.env))
+
 /** The context an iteration starts from. */
 export const startIteration = (deps: TrainDeps, state: TrainState): IterationContext => ({
   deps,
   state,
   tasks: [],
-  current: [],
-  pre: [],
-  preSampledWith: [],
-  preBaselines: [],
-  post: [],
-  postBaselines: [],
+  inner: [],
+  step: open,
+  post: open,
   next: null,
   timings: {},
   stats: {}
 })
 
-// ---------------------------------------------------------------------------------------------
-// constructors
-// ---------------------------------------------------------------------------------------------
-
 /**
- * A stage from an async function: times it (adding to `timings[name]`) and turns a `Left` into a
- * `StageError`.
+ * A stage from a function of the context (synchronous, or async): times it (adding to
+ * `timings[name]`) and turns a `Left` into a `StageError`. A synchronous stage emits synchronously.
  */
 export const stage =
   (
@@ -133,12 +155,15 @@ export const stage =
   ): OperatorFunction<IterationContext, IterationContext> =>
   (ctx$) =>
     ctx$.pipe(
-      concatMap(async (ctx) => {
+      concatMap((ctx) => {
         const t0 = performance.now()
-        const r = await f(ctx)
-        if (E.isLeft(r)) throw new StageError(name, r.left)
-        const seconds = (performance.now() - t0) / 1000
-        return { ...r.right, timings: { ...r.right.timings, [name]: (r.right.timings[name] ?? 0) + seconds } }
+        const done = (r: E.Either<TmamlError, IterationContext>): IterationContext => {
+          if (E.isLeft(r)) throw new StageError(name, r.left)
+          const seconds = (performance.now() - t0) / 1000
+          return { ...r.right, timings: { ...r.right.timings, [name]: (r.right.timings[name] ?? 0) + seconds } }
+        }
+        const r = f(ctx)
+        return r instanceof Promise ? from(r).pipe(map(done)) : of(r).pipe(map(done))
       })
     )
 
@@ -148,18 +173,59 @@ const withStats = (ctx: IterationContext, stats: Readonly<Record<string, number>
 })
 
 // ---------------------------------------------------------------------------------------------
-// stages
+// what the context holds
+// ---------------------------------------------------------------------------------------------
+
+/** Inner steps done (the same for every task). */
+export const innerStepsDone = (ctx: IterationContext): number => ctx.inner[0]?.length ?? 0
+
+/** Per task, the parameters the next episodes are sampled with: the last adapted ones, or theta. */
+export const currentParams = (ctx: IterationContext): ReadonlyArray<ArrayParams> =>
+  ctx.tasks.map((_, k) => ctx.inner[k]?.[innerStepsDone(ctx) - 1]?.adapted ?? ctx.state.policy)
+
+const what: Readonly<Record<StepProgress['_tag'], string>> = {
+  Open: 'no episodes yet',
+  Sampled: 'episodes without baselines',
+  Fitted: 'episodes with baselines'
+}
+
+/** The tasks of `p` when it is at `tag`; else a Left saying what is there and which stage to run first. */
+function expectAt(
+  p: StepProgress,
+  tag: 'Sampled',
+  where: string,
+  first: string
+): E.Either<TmamlError, ReadonlyArray<Sampled>>
+function expectAt(
+  p: StepProgress,
+  tag: 'Fitted',
+  where: string,
+  first: string
+): E.Either<TmamlError, ReadonlyArray<WithBaseline>>
+function expectAt(p: StepProgress, tag: 'Open', where: string, first: string): E.Either<TmamlError, null>
+function expectAt(
+  p: StepProgress,
+  tag: StepProgress['_tag'],
+  where: string,
+  first: string
+): E.Either<TmamlError, ReadonlyArray<Sampled> | null> {
+  if (p._tag !== tag) return E.left(invalidInput(where, `found ${what[p._tag]}, expected ${what[tag]}: ${first}`))
+  return E.right(p._tag === 'Open' ? null : p.tasks)
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
 // ---------------------------------------------------------------------------------------------
 
 /** An iteration problem with the run's policy, estimator and step sizes. */
 const problemFor = (
   deps: TrainDeps,
-  pre: ReadonlyArray<ReadonlyArray<StepData>>,
+  pre: ReadonlyArray<ReadonlyArray<WithBaseline>>,
   post: ReadonlyArray<WithBaseline>
 ): MetaProblem =>
   makeMetaProblem({
     policy: deps.policy,
-    estimator: deps.estimator,
+    estimator: deps.cfg.estimator,
     alpha: deps.cfg.innerLr,
     gamma: deps.cfg.gamma,
     normalizeAdvantages: deps.cfg.normalizeAdvantages,
@@ -168,13 +234,44 @@ const problemFor = (
     post
   })
 
-/** Draw the iteration's tasks from `rngAt(seed, 'tasks', iteration)`; every task starts at theta. */
-export const sampleTasks = (): OperatorFunction<IterationContext, IterationContext> =>
-  stage('tasks', (ctx) => {
-    const { cfg, env } = ctx.deps
-    const tasks = env.sampleTasks(rngAt(cfg.seed, 'tasks', ctx.state.iteration), cfg.tasksPerBatch)
-    return E.right({ ...ctx, tasks, current: tasks.map(() => ctx.state.policy) })
-  })
+/**
+ * One inner step per task with the estimator, from the parameters that sampled its episodes; `innerKl`:
+ * how far it moved the policies (the mean KL on the step's observations).
+ */
+const adaptOnce = (
+  deps: TrainDeps,
+  step: ReadonlyArray<WithBaseline>
+): E.Either<TmamlError, { readonly adapted: ReadonlyArray<ArrayParams>; readonly innerKl: number }> => {
+  const problem = problemFor(
+    deps,
+    step.map((r) => [r]),
+    step.map(withoutOuterBaseline)
+  )
+  try {
+    const adapted = adaptedArrays(
+      problem,
+      step.map((r) => r.sampledWith)
+    )
+    const bad = adapted.findIndex((p) => !allFinite(p))
+    return bad < 0
+      ? E.right({
+          adapted,
+          innerKl: innerStepKl(
+            problem,
+            step.map((r) => r.sampledWith),
+            adapted
+          )
+        })
+      : E.left(
+          numericalError(
+            'adapt',
+            `task ${bad}: the adapted parameters are not finite; the run stops here, the last checkpoint is intact`
+          )
+        )
+  } finally {
+    disposeMetaProblem(problem)
+  }
+}
 
 const checkBatches = (
   where: string,
@@ -191,17 +288,17 @@ const checkBatches = (
       )
 }
 
+/** Episodes of every task at its parameters, checked for NaN/Infinity. */
 const rollout = async (
   deps: TrainDeps,
   tasks: ReadonlyArray<unknown>,
   params: ReadonlyArray<ArrayParams>,
-  stream: ReadonlyArray<string | number>,
-  episodes: number
-): Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>> => {
+  stream: ReadonlyArray<string | number>
+): Promise<E.Either<TmamlError, ReadonlyArray<Sampled>>> => {
   const r = await deps.sampler.sample({
     envId: deps.env.id,
     tasks,
-    episodesPerTask: episodes,
+    episodesPerTask: deps.cfg.rolloutsPerTask,
     horizon: deps.horizon,
     policy: deps.policy,
     params,
@@ -210,80 +307,66 @@ const rollout = async (
     actionScale: deps.cfg.actionScale
   })
   if (E.isLeft(r)) return r
-  const hook = nanHook()
-  if (hook?.where === 'rollouts' && stream[0] === hook.iteration && stream[1] === 'post') r.right[0].rewards[0] = NaN
-  return checkBatches(`rollouts ${stream.join('/')}`, r.right)
+  return E.map((bs: ReadonlyArray<EpisodeBatch>) =>
+    bs.map((batch, k) => ({ batch, sampledWith: params.length === 1 ? params[0] : params[k] }))
+  )(checkBatches(`rollouts ${stream.join('/')}`, r.right))
 }
 
-/** Sample the pre-update episodes of the current inner step at each task's current parameters. */
+/** What fitting `cv` on `tasks` reads; its streams are `rngAt(seed, '<name>-cv', ...where, task, part)`. */
+const cvInput = (
+  deps: TrainDeps,
+  cv: ControlVariateKind,
+  tasks: ReadonlyArray<Sampled>,
+  state: unknown,
+  where: ReadonlyArray<string | number>
+): CvInput => ({
+  tasks,
+  policy: deps.policy,
+  settings: deps.cfg,
+  rng: (task, part) => rngAt(deps.cfg.seed, `${cv.name}-cv`, ...where, task, part),
+  state
+})
+
+// ---------------------------------------------------------------------------------------------
+// stages
+// ---------------------------------------------------------------------------------------------
+
+/** Draw the iteration's tasks from `rngAt(seed, 'tasks', iteration)`; every task starts at theta. */
+export const sampleTasks = (): OperatorFunction<IterationContext, IterationContext> =>
+  stage('tasks', (ctx) => {
+    const { cfg, env } = ctx.deps
+    return E.right({ ...ctx, tasks: env.sampleTasks(rngAt(cfg.seed, 'tasks', ctx.state.iteration), cfg.tasksPerBatch) })
+  })
+
+/** Sample the episodes of the next inner step at each task's current parameters. */
 export const rolloutPre = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('sample', async (ctx) => {
-    const step = ctx.pre[0]?.length ?? 0
-    const r = await rollout(
-      ctx.deps,
-      ctx.tasks,
-      ctx.current,
-      [ctx.state.iteration, 'pre', step],
-      ctx.deps.cfg.rolloutsPerTask
-    )
-    if (E.isLeft(r)) return r
-    return E.right({
-      ...ctx,
-      pre: ctx.tasks.map((_, k) => [...(ctx.pre[k] ?? []), r.right[k]]),
-      preSampledWith: ctx.tasks.map((_, k) => [...(ctx.preSampledWith[k] ?? []), ctx.current[k]]),
-      state: ctx.state
-    })
+    if (ctx.tasks.length === 0) return E.left(invalidInput('rolloutPre', 'no tasks: run sampleTasks first'))
+    const ready = expectAt(ctx.step, 'Open', 'rolloutPre', 'the inner step in progress is not done (run adaptPolicies)')
+    if (E.isLeft(ready)) return ready
+    const r = await rollout(ctx.deps, ctx.tasks, currentParams(ctx), [ctx.state.iteration, 'pre', innerStepsDone(ctx)])
+    return E.map((tasks: ReadonlyArray<Sampled>): IterationContext => ({ ...ctx, step: { _tag: 'Sampled', tasks } }))(r)
   })
 
 /**
- * Fit the configured control variate on the current inner step's episodes: linear feature
- * baseline, per-task value networks, per-task action-dependent baselines (Eq. 11), the meta-learned
- * value network (Algorithm 1, updating its state), or none.
+ * Fit the configured control variate (`cfg.controlVariate`) on the inner step's episodes; its state
+ * (the meta-learned network) is updated.
  */
 export const fitControlVariates = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('controlVariates', (ctx) => {
-    const { cfg } = ctx.deps
-    const step = (ctx.pre[0]?.length ?? 0) - 1
-    if (step < 0) return E.left(invalidInput('fitControlVariates', 'no pre-update episodes yet: run rolloutPre first'))
-    const batches = ctx.pre.map((p) => p[step])
-    let baselines: ReadonlyArray<Float32Array>
-    let state = ctx.state
-    let stats: Record<string, number> = {}
-    switch (cfg.controlVariate) {
-      case 'none':
-        baselines = batches.map((b) => new Float32Array(b.episodes * b.horizon))
-        break
-      case 'linear':
-        baselines = batches.map((b) => predictLinearBaseline(fitLinearBaseline(b, cfg.gamma), b))
-        break
-      case 'value':
-        baselines = fitValueBaselines(batches, { ...cfg.valueCv, gamma: cfg.gamma }, (k, h) =>
-          rngAt(cfg.seed, 'value-cv', ctx.state.iteration, step, k, h)
-        )
-        break
-      case 'action-dependent':
-        baselines = fitActionDependentBaselines(
-          batches,
-          ctx.current,
-          ctx.deps.policy,
-          { ...cfg.valueCv, gamma: cfg.gamma },
-          (k, part) => rngAt(cfg.seed, 'action-cv', ctx.state.iteration, step, k, part)
-        )
-        break
-      case 'meta': {
-        if (state.metaCv === null)
-          return E.left(invalidInput('fitControlVariates', 'the meta control variate has no state'))
-        const r = metaValueStep(batches, state.metaCv, { ...cfg.metaCv, gamma: cfg.gamma })
-        baselines = r.baselines
-        state = { ...state, metaCv: r.state }
-        stats = { cvLoss: r.loss }
-        break
-      }
-    }
+    const sampled = expectAt(ctx.step, 'Sampled', 'fitControlVariates', 'run rolloutPre first')
+    if (E.isLeft(sampled)) return sampled
+    const cv = ctx.deps.cfg.controlVariate
+    const fitted = fitControlVariate(
+      cv,
+      cvInput(ctx.deps, cv, sampled.right, ctx.state.cvState, [ctx.state.iteration, innerStepsDone(ctx)])
+    )
+    if (E.isLeft(fitted)) return fitted
+    const tasks = sampled.right.map((s, k) => ({ ...s, baseline: fitted.right.baselines[k] }))
     return E.right(
       withStats(
-        { ...ctx, state, preBaselines: ctx.tasks.map((_, k) => [...(ctx.preBaselines[k] ?? []), baselines[k]]) },
-        stats
+        { ...ctx, state: { ...ctx.state, cvState: fitted.right.state }, step: { _tag: 'Fitted', tasks } },
+        fitted.right.stats
       )
     )
   })
@@ -291,32 +374,13 @@ export const fitControlVariates = (): OperatorFunction<IterationContext, Iterati
 /** One inner gradient step per task with the estimator: theta'_{k, s+1} = theta'_{k, s} + alpha grad. */
 export const adaptPolicies = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('adapt', (ctx) => {
-    const step = (ctx.preBaselines[0]?.length ?? 0) - 1
-    if (step < 0) return E.left(invalidInput('adapt', 'no control variates fitted yet: run fitControlVariates first'))
-    const data = ctx.tasks.map((_, k) => ({
-      batch: ctx.pre[k][step],
-      baseline: ctx.preBaselines[k][step],
-      sampledWith: ctx.preSampledWith[k][step]
-    }))
-    const problem = problemFor(
-      ctx.deps,
-      data.map((d) => [d]),
-      data
-    )
-    try {
-      const current = adaptedArrays(problem, ctx.current)
-      const bad = current.findIndex((p) => Object.values(p).some((a) => !a.values.every(Number.isFinite)))
-      if (bad >= 0)
-        return E.left(
-          numericalError(
-            'adapt',
-            `task ${bad}: the adapted parameters are not finite; the run stops here, the last checkpoint is intact`
-          )
-        )
-      return E.right(withStats({ ...ctx, current }, { innerKl: innerStepKl(problem, ctx.current, current) }))
-    } finally {
-      disposeMetaProblem(problem)
-    }
+    const fitted = expectAt(ctx.step, 'Fitted', 'adaptPolicies', 'run fitControlVariates first')
+    if (E.isLeft(fitted)) return fitted
+    const step = adaptOnce(ctx.deps, fitted.right)
+    if (E.isLeft(step)) return step
+    const { adapted, innerKl } = step.right
+    const inner = fitted.right.map((r, k) => [...(ctx.inner[k] ?? []), { ...r, adapted: adapted[k] }])
+    return E.right(withStats({ ...ctx, inner, step: open }, { innerKl }))
   })
 
 /** `rolloutPre -> fitControlVariates -> adaptPolicies`, `cfg.innerSteps` times (or the given stages). */
@@ -337,53 +401,45 @@ export const innerLoop =
 /** Sample the post-update episodes at each task's adapted parameters. */
 export const rolloutPost = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('sample', async (ctx) => {
-    const r = await rollout(
-      ctx.deps,
-      ctx.tasks,
-      ctx.current,
-      [ctx.state.iteration, 'post'],
-      ctx.deps.cfg.rolloutsPerTask
+    if (innerStepsDone(ctx) === 0) return E.left(invalidInput('rolloutPost', 'no inner step done: run innerLoop first'))
+    const ready = expectAt(
+      ctx.step,
+      'Open',
+      'rolloutPost',
+      'the inner step in progress is not done (run adaptPolicies)'
     )
-    return E.isLeft(r) ? r : E.right({ ...ctx, post: r.right })
+    if (E.isLeft(ready)) return ready
+    const r = await rollout(ctx.deps, ctx.tasks, currentParams(ctx), [ctx.state.iteration, 'post'])
+    return E.map((tasks: ReadonlyArray<Sampled>): IterationContext => ({ ...ctx, post: { _tag: 'Sampled', tasks } }))(r)
   })
 
 /** Linear feature baselines for the post-update episodes (the outer advantages). */
 export const fitOuterBaselines = (): OperatorFunction<IterationContext, IterationContext> =>
-  stage('controlVariates', (ctx) =>
-    E.right({
+  stage('controlVariates', (ctx) => {
+    const sampled = expectAt(ctx.post, 'Sampled', 'fitOuterBaselines', 'run rolloutPost first')
+    if (E.isLeft(sampled)) return sampled
+    const cv = linearControlVariate
+    const bs = evaluateControlVariate(cv, cvInput(ctx.deps, cv, sampled.right, null, [ctx.state.iteration, 'post']))
+    return E.map((baselines: ReadonlyArray<WithBaseline['baseline']>): IterationContext => ({
       ...ctx,
-      postBaselines: ctx.post.map((b) => predictLinearBaseline(fitLinearBaseline(b, ctx.deps.cfg.gamma), b))
-    })
-  )
+      post: { _tag: 'Fitted', tasks: sampled.right.map((s, k) => ({ ...s, baseline: baselines[k] })) }
+    }))(bs)
+  })
 
 /** The outer update (VPG, TRPO or PPO) through the adaptation; fills `next` and the returns. */
 export const metaUpdate = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('metaUpdate', (ctx) => {
     const { cfg } = ctx.deps
-    const problem = problemFor(
-      ctx.deps,
-      ctx.tasks.map((_, k) =>
-        ctx.pre[k].map((batch, s) => ({
-          batch,
-          baseline: ctx.preBaselines[k][s],
-          sampledWith: ctx.preSampledWith[k][s]
-        }))
-      ),
-      ctx.post.map((batch, k) => ({ batch, baseline: ctx.postBaselines[k] }))
-    )
+    if (innerStepsDone(ctx) === 0) return E.left(invalidInput('metaUpdate', 'no inner step done: run innerLoop first'))
+    const post = expectAt(ctx.post, 'Fitted', 'metaUpdate', 'run rolloutPost and fitOuterBaselines first')
+    if (E.isLeft(post)) return post
+    const problem = problemFor(ctx.deps, ctx.inner, post.right)
     try {
-      const hook = nanHook()
-      const poisoned =
-        hook?.where === 'gradient' && hook.iteration === ctx.state.iteration
-          ? {
-              ...problem,
-              post: { ...problem.post, rewards: tf.mul(problem.post['rewards'], NaN) },
-              postAdvantage: tf.mul(problem.postAdvantage, NaN)
-            }
-          : problem
-      const r = outerStep(poisoned, ctx.state.policy, ctx.state.adam, cfg)
+      const r = outerStep(problem, ctx.state.policy, ctx.state.adam, cfg)
       if (E.isLeft(r)) return r
-      const steps = stepsTaken(ctx.post) + ctx.pre.reduce((a, p) => a + stepsTaken(p), 0)
+      const postBatches = post.right.map((s) => s.batch)
+      const preBatches = ctx.inner.flat().map((s) => s.batch)
+      const steps = stepsTaken(postBatches) + stepsTaken(preBatches)
       const next: TrainState = {
         ...ctx.state,
         iteration: ctx.state.iteration + 1,
@@ -396,9 +452,9 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
           { ...ctx, next },
           {
             ...r.right.stats,
-            returnPre: meanReturn(ctx.pre.map((p) => p[0])),
-            returnPost: meanReturn(ctx.post),
-            diverged: [...ctx.post, ...ctx.pre.flat()].reduce((a, b) => a + b.diverged, 0),
+            returnPre: meanReturn(ctx.inner.map((steps) => steps[0].batch)),
+            returnPost: meanReturn(postBatches),
+            diverged: [...postBatches, ...preBatches].reduce((a, b) => a + b.diverged, 0),
             stepsThisIteration: steps
           }
         )
@@ -410,8 +466,8 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
 
 /**
  * Every `cfg.evalEvery` iterations: on `cfg.evalTasks` held-out tasks (drawn once from their own stream),
- * the mean return before adaptation and after one inner step (control variate fitted without
- * updating any state). Adds `evalPre`, `evalPost` to the stats.
+ * the mean return before adaptation and after one inner step, with the run's control variate
+ * evaluated (learning nothing, updating no state). Adds `evalPre`, `evalPost` to the stats.
  */
 export const evaluate = (): OperatorFunction<IterationContext, IterationContext> =>
   stage('evaluate', async (ctx) => {
@@ -420,33 +476,24 @@ export const evaluate = (): OperatorFunction<IterationContext, IterationContext>
     if (cfg.evalEvery === 0 || it % cfg.evalEvery !== 0) return E.right(ctx)
     // The same held-out tasks at every evaluation, so evaluations are comparable across iterations.
     const tasks = ctx.deps.env.sampleTasks(rngAt(cfg.seed, 'eval-tasks'), cfg.evalTasks)
-    const theta = ctx.state.policy
-    const pre = await rollout(ctx.deps, tasks, [theta], ['eval', it, 'pre'], cfg.rolloutsPerTask)
+    const pre = await rollout(ctx.deps, tasks, [ctx.state.policy], ['eval', it, 'pre'])
     if (E.isLeft(pre)) return pre
-    const baselines =
-      cfg.controlVariate === 'meta' && ctx.state.metaCv !== null
-        ? metaValueStep(pre.right, ctx.state.metaCv, { ...cfg.metaCv, epochs: 0, gamma: cfg.gamma }).baselines
-        : cfg.controlVariate === 'none'
-          ? pre.right.map((b) => new Float32Array(b.episodes * b.horizon))
-          : pre.right.map((b) => predictLinearBaseline(fitLinearBaseline(b, cfg.gamma), b))
-    const data = pre.right.map((batch, k) => ({ batch, baseline: baselines[k], sampledWith: theta }))
-    const problem = problemFor(
+    const cv = cfg.controlVariate
+    const baselines = evaluateControlVariate(cv, cvInput(ctx.deps, cv, pre.right, ctx.state.cvState, ['eval', it]))
+    if (E.isLeft(baselines)) return baselines
+    const adapted = adaptOnce(
       ctx.deps,
-      data.map((d) => [d]),
-      data
+      pre.right.map((s, k) => ({ ...s, baseline: baselines.right[k] }))
     )
-    let adapted: ReadonlyArray<ArrayParams>
-    try {
-      adapted = adaptedArrays(
-        problem,
-        tasks.map(() => theta)
-      )
-    } finally {
-      disposeMetaProblem(problem)
-    }
-    const post = await rollout(ctx.deps, tasks, adapted, ['eval', it, 'post'], cfg.rolloutsPerTask)
+    if (E.isLeft(adapted)) return adapted
+    const post = await rollout(ctx.deps, tasks, adapted.right.adapted, ['eval', it, 'post'])
     if (E.isLeft(post)) return post
-    return E.right(withStats(ctx, { evalPre: meanReturn(pre.right), evalPost: meanReturn(post.right) }))
+    return E.right(
+      withStats(ctx, {
+        evalPre: meanReturn(pre.right.map((s) => s.batch)),
+        evalPost: meanReturn(post.right.map((s) => s.batch))
+      })
+    )
   })
 
 /** The whole of Algorithm 2's iteration, as the CLI runs it. */
@@ -458,4 +505,4 @@ export const runIteration = (
   deps: TrainDeps,
   state: TrainState,
   stages: OperatorFunction<IterationContext, IterationContext> = standardIteration()
-): Observable<IterationContext> => from([startIteration(deps, state)]).pipe(stages)
+): Observable<IterationContext> => of(startIteration(deps, state)).pipe(stages)

@@ -10,7 +10,6 @@
  */
 import { EMPTY, type Observable, type OperatorFunction, expand, map } from 'rxjs'
 import { rngAt } from '../base/rng.js'
-import { initMetaCv } from './controlVariates/valueNet.js'
 import { adamInit } from './optim/adam.js'
 import { initPolicy } from './policy.js'
 import { type IterationContext, type TrainDeps, type TrainState, runIteration, standardIteration } from './stages.js'
@@ -34,18 +33,19 @@ export interface IterationRecord {
   readonly stats: Readonly<Record<string, number>>
 }
 
-/** The state a fresh run starts from: policy from `rngAt(seed, 'policy-init')`, Adam at zero. */
+/**
+ * The state a fresh run starts from: policy from `rngAt(seed, 'policy-init')`, Adam at zero, the
+ * control variate's state (if it keeps one) from `rngAt(seed, '<name>-cv-init')`.
+ */
 export const initialState = (deps: TrainDeps): TrainState => {
   const { cfg } = deps
+  const cv = cfg.controlVariate
   const policy = initPolicy(deps.policy, rngAt(cfg.seed, 'policy-init'), cfg.initLogStd)
   return {
     iteration: 0,
     policy,
     adam: adamInit(policy),
-    metaCv:
-      cfg.controlVariate === 'meta'
-        ? initMetaCv(deps.policy.obsDim, cfg.metaCv.hidden, rngAt(cfg.seed, 'meta-cv-init'))
-        : null,
+    cvState: cv.state === null ? null : cv.state.init(deps.policy, cfg, rngAt(cfg.seed, `${cv.name}-cv-init`)),
     envSteps: 0
   }
 }
@@ -57,9 +57,9 @@ export const toRecord = (ctx: IterationContext): IterationRecord => {
     iteration: ctx.state.iteration,
     envSteps: ctx.next?.envSteps ?? ctx.state.envSteps,
     env: cfg.env,
-    estimator: cfg.estimator,
+    estimator: cfg.estimator.name,
     outer: cfg.outer,
-    controlVariate: cfg.controlVariate,
+    controlVariate: cfg.controlVariate.name,
     seed: cfg.seed,
     returnPre,
     returnPost,

@@ -146,6 +146,16 @@ export const chartConfig = {
  *
  * @category specs
  */
+/** The legend of colour and of dash (both encode the series): identical, so that vega-lite draws them as one. */
+const strokeLegend = {
+  title: null,
+  symbolType: 'stroke',
+  symbolStrokeWidth: 2,
+  symbolSize: 400,
+  symbolOpacity: 1,
+  orient: 'right'
+} as const
+
 export const lineChartSpec = (chart: LineChart, size: SpecSize = {}): ChartSpec => {
   const width = Math.max(240, size.width ?? defaultSvgSize.width)
   const height = Math.max(160, size.height ?? defaultSvgSize.height)
@@ -232,27 +242,13 @@ export const lineChartSpec = (chart: LineChart, size: SpecSize = {}): ChartSpec 
           },
           color: {
             ...colour,
-            legend: {
-              title: null,
-              symbolType: 'stroke',
-              symbolStrokeWidth: 2,
-              symbolSize: 400,
-              symbolOpacity: 1,
-              orient: 'right'
-            }
+            legend: strokeLegend
           },
           strokeDash: {
             field: 'series',
             type: 'nominal',
             scale: { domain: names, range: styles.map((s) => s.dash) },
-            legend: {
-              title: null,
-              symbolType: 'stroke',
-              symbolStrokeWidth: 2,
-              symbolSize: 400,
-              symbolOpacity: 1,
-              orient: 'right'
-            }
+            legend: strokeLegend
           },
           order: { field: 'order' }
         }

@@ -14,9 +14,10 @@ import { type TmamlError, decodeWith, invalidInput, resourceError } from '../bas
 import { rngAt } from '../base/rng.js'
 import { getEnvSpec } from '../envs/registry.js'
 import { robots } from '../envs/robots.js'
-import { initBackend, resolveBackendChoice } from '../graph/backend.js'
+import { startBackend } from '../graph/backend.js'
 import { resolveConfig } from '../pipelines/config.js'
-import { type Recording, depsFromConfig, recordAdaptation } from '../pipelines/record.js'
+import { type Recording, recordAdaptation } from '../pipelines/record.js'
+import { trainDeps } from '../pipelines/stages.js'
 import { readCheckpoint } from '../pipelines/runDir.js'
 import { makeSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
@@ -69,8 +70,7 @@ export const makeReplayer = (folders: ReadonlyArray<string>): Replayer => {
 
   const services = (): Promise<E.Either<TmamlError, Sampler>> => {
     sampler ??= (async () => {
-      const choice = resolveBackendChoice(undefined, process.env)
-      const backend = E.isRight(choice) ? await initBackend(choice.right) : choice
+      const backend = await startBackend(undefined, process.env)
       if (E.isLeft(backend)) return backend
       return makeSampler({ workers: 0 })
     })()
@@ -87,32 +87,31 @@ export const makeReplayer = (folders: ReadonlyArray<string>): Replayer => {
     if (E.isLeft(folder)) return folder
     const s = await services()
     if (E.isLeft(s)) return s
-    if (q.from === 'checkpoint') {
-      const ck = readCheckpoint(folder.right)
-      if (E.isLeft(ck)) return ck
-      const deps = depsFromConfig(ck.right.config, s.right)
-      if (E.isLeft(deps)) return deps
-      return recordAdaptation({
-        deps: deps.right,
-        state: ck.right.state,
-        task: q.task,
-        innerSteps: q.steps,
-        seed: q.seed,
-        show: q.show
-      })
-    }
-    const cfg = await configOf(folder.right)
+    // A checkpoint's state, or the run's initial state from its config.
+    const ck = q.from === 'checkpoint' ? readCheckpoint(folder.right) : undefined
+    if (ck !== undefined && E.isLeft(ck)) return ck
+    const cfg = ck !== undefined ? E.right(ck.right.config) : await configOf(folder.right)
     if (E.isLeft(cfg)) return cfg
-    const deps = depsFromConfig(cfg.right, s.right)
+    const deps = trainDeps(cfg.right, s.right)
     if (E.isLeft(deps)) return deps
     return recordAdaptation({
       deps: deps.right,
-      state: initialState(deps.right),
+      state: ck !== undefined ? ck.right.state : initialState(deps.right),
       task: q.task,
       innerSteps: q.steps,
       seed: q.seed,
       show: q.show
     })
+  }
+
+  /** The config of run `run` and its environment. */
+  const runEnv = async (run: number) => {
+    const folder = folderOf(run)
+    if (E.isLeft(folder)) return folder
+    const cfg = await configOf(folder.right)
+    if (E.isLeft(cfg)) return cfg
+    const env = getEnvSpec(cfg.right.env)
+    return E.isLeft(env) ? env : E.right({ cfg: cfg.right, env: env.right })
   }
 
   return {
@@ -129,24 +128,18 @@ export const makeReplayer = (folders: ReadonlyArray<string>): Replayer => {
       })
     },
     tasks: async (run) => {
-      const folder = folderOf(run)
-      if (E.isLeft(folder)) return folder
-      const cfg = await configOf(folder.right)
-      if (E.isLeft(cfg)) return cfg
-      const env = getEnvSpec(cfg.right.env)
-      if (E.isLeft(env)) return env
-      const drawn = env.right.sampleTasks(rngAt(cfg.right.seed, 'view-tasks'), 8)
-      const unique = [...new Map([env.right.defaultTask, ...drawn].map((x) => [JSON.stringify(x), x])).values()]
+      const found = await runEnv(run)
+      if (E.isLeft(found)) return found
+      const { cfg, env } = found.right
+      const drawn = env.sampleTasks(rngAt(cfg.seed, 'view-tasks'), 8)
+      const unique = [...new Map([env.defaultTask, ...drawn].map((x) => [JSON.stringify(x), x])).values()]
       return E.right(unique.slice(0, 6))
     },
     model: async (run) => {
-      const folder = folderOf(run)
-      if (E.isLeft(folder)) return folder
-      const cfg = await configOf(folder.right)
-      if (E.isLeft(cfg)) return cfg
-      const env = getEnvSpec(cfg.right.env)
-      if (E.isLeft(env)) return env
-      const robot = env.right.simulator === 'mujoco' ? robots[env.right.system as keyof typeof robots] : undefined
+      const found = await runEnv(run)
+      if (E.isLeft(found)) return found
+      const { env } = found.right
+      const robot = env.simulator === 'mujoco' ? robots[env.system as keyof typeof robots] : undefined
       return E.right(robot?.xml ?? null)
     },
     close: async () => {

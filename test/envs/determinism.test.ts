@@ -1,14 +1,26 @@
 // The same seed, task and actions give bit-identical trajectories: twice in one thread, across envs of
-// one module, and in a worker thread (a separate MuJoCo module) against the main thread.
+// one module, and in a worker thread (a separate MuJoCo module, through the sampler's worker threads,
+// the project's one worker layer) against the main thread.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
-import { recordTrajectory, type Trajectory, type TrajectoryRequest } from '../../src/envs/rollout.js'
 import { envSpecs } from '../../src/envs/registry.js'
-import { envWorkerPath, startEnvWorker, type EnvWorker } from '../../src/envs/workerClient.js'
-import { makeEnv, must, sameBits, stepOk, text } from './support.js'
+import { makeSampler } from '../../src/pipelines/sampler/index.js'
+import { samplerWorkerPath } from '../../src/pipelines/sampler/samplerWorker.js'
+import type { Sampler } from '../../src/pipelines/sampler/types.js'
+import { randomPolicy, sameBatches } from '../pipelines/samplerSupport.js'
+import {
+  type Trajectory,
+  type TrajectoryRequest,
+  makeEnv,
+  must,
+  recordTrajectory,
+  sameBits,
+  stepOk,
+  text
+} from './support.js'
 
 const request = (envId: keyof typeof envSpecs, n: number, steps: number, seed: number): TrajectoryRequest => {
   const spec = envSpecs[envId]
@@ -77,9 +89,10 @@ describe('envs/determinism', () => {
   })
 
   describe('across worker threads', () => {
-    let worker: EnvWorker | undefined
-    beforeAll(() => {
-      const path = envWorkerPath()
+    let here: Sampler | undefined
+    let there: Sampler | undefined
+    beforeAll(async () => {
+      const path = samplerWorkerPath()
       if (E.isLeft(path)) throw new Error(`${text(path.left)} (the test command runs tsc before vitest)`)
       expect(existsSync(path.right)).toBe(true)
       // The worker runs dist/, this file runs src/: a stale build would make them differ for a dull reason.
@@ -89,28 +102,42 @@ describe('envs/determinism', () => {
             .filter((f) => f.endsWith(ext))
             .map((f) => statSync(join(dir, f)).mtimeMs)
         )
-      const distDir = dirname(path.right)
-      const srcDir = join(process.cwd(), 'src', 'envs')
-      if (existsSync(srcDir) && newest(srcDir, '.ts') > newest(distDir, '.js') + 1000)
-        throw new Error(`${distDir} is older than ${srcDir}: rebuild with \`npx tsc -p .\` before running these tests`)
-      worker = must(startEnvWorker(path.right))
+      const dist = join(dirname(path.right), '..', '..')
+      for (const folder of ['envs', join('pipelines', 'sampler')]) {
+        const srcDir = join(process.cwd(), 'src', folder)
+        if (existsSync(srcDir) && newest(srcDir, '.ts') > newest(join(dist, folder), '.js') + 1000)
+          throw new Error(`dist/${folder} is older than src/${folder}: rebuild with \`npx tsc -p .\` first`)
+      }
+      here = must(await makeSampler({ workers: 0 }))
+      there = must(await makeSampler({ workers: 1 }))
     })
     afterAll(async () => {
-      await worker?.terminate()
+      await here?.close()
+      await there?.close()
     })
 
-    it.each(cases)('$envId: the worker thread reproduces the main thread bit for bit', async (c) => {
-      if (worker === undefined) throw new Error('no worker')
-      const req = request(c.envId, 2, c.steps, 23)
-      const here = must(await recordTrajectory(req))
-      const there = must(await worker.trajectory(req))
-      expect(same(here, there)).toBe(true)
-    })
-
-    it('an error in the worker comes back as a value naming the problem', async () => {
-      if (worker === undefined) throw new Error('no worker')
-      const e = await worker.trajectory({ ...request('point2d', 1, 2, 1), envId: 'no-such-env' })
-      expect(E.isLeft(e) && text(e.left)).toContain("unknown environment 'no-such-env'")
-    })
+    it.each(cases.filter((c) => envSpecs[c.envId].discreteActions === undefined))(
+      '$envId: a worker thread reproduces the main thread bit for bit',
+      async (c) => {
+        if (here === undefined || there === undefined) throw new Error('no samplers')
+        const spec = envSpecs[c.envId]
+        const policy = { obsDim: spec.obsDim, actDim: spec.actDim, hidden: [8], activation: 'tanh' as const }
+        // Unit noise: actions beyond the bounds too, so that clipping is part of what must agree.
+        const req = {
+          envId: c.envId,
+          tasks: [...spec.sampleTasks(rngAt(23, 'tasks'), 2)],
+          episodesPerTask: 2,
+          horizon: Math.min(c.steps, spec.horizon),
+          policy,
+          params: [randomPolicy(policy, 23, 0)],
+          seed: 23,
+          stream: ['determinism']
+        }
+        const a = must(await here.sample(req))
+        const b = must(await there.sample(req))
+        expect(sameBatches(a, b)).toBe(true)
+        expect(a.every((x) => x.rewards.every(Number.isFinite))).toBe(true)
+      }
+    )
   })
 })

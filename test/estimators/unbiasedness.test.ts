@@ -131,4 +131,18 @@ describe('variance of the Hessian-vector product (rewards with a survival bonus,
       { seed: 7, numRuns: 4 }
     )
   })
+
+  it("the authors' code form lowers DiCE's gradient variance on short horizons only (docs/ESTIMATORS.md)", () => {
+    const ratio = (horizon: number): number => {
+      const rs = checkEstimators([dice, tmamlReference], {
+        seed: 1,
+        mdps: 3,
+        orders: ['grad'],
+        size: { states: 3, actions: 2, horizon, rewardMean: 3 }
+      })
+      return find(rs, 'tmaml-reference', 'grad').variance / find(rs, 'dice', 'grad').variance
+    }
+    expect(ratio(3)).toBeLessThan(0.3)
+    expect(ratio(6)).toBeGreaterThan(1.05)
+  })
 })

@@ -4,13 +4,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
-import {
-  type DrawRequest,
-  controlVariateValues,
-  drawMetaGradients,
-  outerBaselineValues,
-  parseMethods
-} from '../../src/experiments/metaGradients.js'
+import { type DrawRequest, drawMetaGradients, parseMethods } from '../../src/experiments/metaGradients.js'
+import { linearControlVariate } from '../../src/pipelines/controlVariates/linearFeature.js'
 import { resolveConfig } from '../../src/pipelines/config.js'
 import { initPolicy } from '../../src/pipelines/policy.js'
 import { useSampler } from '../support/pipelines.js'
@@ -19,7 +14,7 @@ const sampler = useSampler()
 
 const request = (stream: ReadonlyArray<string | number>, spec: string): DrawRequest => {
   const cfg = resolveConfig({ env: 'point1d', controlVariate: 'linear' })
-  const methods = parseMethods(spec, () => 'linear')
+  const methods = parseMethods(spec, () => linearControlVariate)
   if (E.isLeft(cfg) || E.isLeft(methods)) throw new Error('setup')
   const policy = { obsDim: 1, actDim: 1, hidden: [6], activation: 'tanh' as const }
   return {
@@ -36,14 +31,8 @@ const request = (stream: ReadonlyArray<string | number>, spec: string): DrawRequ
     innerLr: 0.1,
     gamma: cfg.right.gamma,
     normalizeAdvantages: false,
-    innerBaselines: (kind, batches, sampling) =>
-      controlVariateValues(
-        kind,
-        batches,
-        { cfg: cfg.right, metaCv: null, rngFor: (k, h) => rngAt(3, 'cv', k, h) },
-        sampling
-      ),
-    outerBaselines: (batches) => outerBaselineValues(batches, cfg.right.gamma)
+    settings: cfg.right,
+    cvStream: ['cv']
   }
 }
 
@@ -73,6 +62,11 @@ describe('experiments/metaGradients drawMetaGradients', () => {
     expect(g.every((v) => v.length === g[0].length && v.every(Number.isFinite))).toBe(true)
     // Different control variates, same episodes: different estimates of the same meta-gradient.
     expect(new Set(g.map((v) => v.join(','))).size).toBe(4)
+  })
+
+  it("'meta' without the state of a run trained with it is an error naming it, not another kind's baseline", async () => {
+    const g = await drawMetaGradients(request(['t', 1], 'tmaml:meta'))
+    expect(E.isLeft(g) && JSON.stringify(g.left)).toMatch(/control variate 'meta'.*state made by --cv meta/)
   })
 
   it('leaves no tensor behind', async () => {

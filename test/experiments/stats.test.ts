@@ -4,6 +4,8 @@ import * as _ from '../../src/experiments/stats.js'
 import { finalValue, movingAverage } from '../../src/experiments/compare.js'
 import { formatDuration } from '../../src/experiments/progress.js'
 import { parseMethods } from '../../src/experiments/metaGradients.js'
+import { linearControlVariate } from '../../src/pipelines/controlVariates/linearFeature.js'
+import { metaControlVariate } from '../../src/pipelines/controlVariates/metaValue.js'
 import * as E from 'fp-ts/lib/Either.js'
 
 describe('experiments/stats', () => {
@@ -137,17 +139,17 @@ describe('experiments/progress', () => {
 })
 
 describe('experiments/metaGradients parseMethods', () => {
-  const byFamily = (name: string) => (name.startsWith('tmaml') ? ('meta' as const) : ('linear' as const))
+  const byFamily = (name: string) => (name.startsWith('tmaml') ? metaControlVariate : linearControlVariate)
   it('reads name[:cv], labels explicit control variates and fills in the default', () => {
     const r = parseMethods('tmaml, maml:none', byFamily)
-    expect(E.isRight(r) && r.right.map((m) => [m.label, m.estimator.name, m.cv])).toEqual([
+    expect(E.isRight(r) && r.right.map((m) => [m.label, m.estimator.name, m.cv.name])).toEqual([
       ['tmaml', 'tmaml', 'meta'],
       ['maml:none', 'maml', 'none']
     ])
   })
   it("reads a hyphenated control variate ('action-dependent'), and names a bad entry", () => {
     const r = parseMethods('tmaml:action-dependent', byFamily)
-    expect(E.isRight(r) && r.right[0]?.cv).toBe('action-dependent')
+    expect(E.isRight(r) && r.right[0]?.cv.name).toBe('action-dependent')
     expect(E.isLeft(parseMethods('tmaml:bogus', byFamily))).toBe(true)
     const bad = parseMethods('tmaml,nope', byFamily)
     expect(E.isLeft(bad) && bad.left).toMatch(/unknown estimator 'nope'/)

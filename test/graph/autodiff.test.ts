@@ -4,11 +4,10 @@ import { rngAt } from '../../src/base/rng.js'
 import {
   type Objective,
   type Params,
-  adapt,
   disposeParams,
+  gradientStep,
   gradients,
   hessianVectorProduct,
-  metaValueAndGrads,
   valueAndGrads
 } from '../../src/graph/autodiff.js'
 import { initBackendOrThrow } from '../../src/graph/backend.js'
@@ -78,6 +77,19 @@ const problem = () => {
   return { inner, outer, dispose: () => tf.dispose([obs, acts, rew]) }
 }
 
+/** `steps` differentiable inner steps theta <- theta + alpha grad J_inner(theta). */
+const adapt =
+  (inner: Objective, alpha: number, steps: number) =>
+  (params: Params): Params => {
+    let p = params
+    for (let s = 0; s < steps; s++) p = gradientStep(p, gradients(inner)(p), alpha)
+    return p
+  }
+
+/** J_outer(adapt(theta)) and its gradient, differentiated through the steps. */
+const metaValueAndGrads = (outer: Objective, inner: Objective, alpha: number, steps = 1) =>
+  valueAndGrads((p) => tf.tidy(() => outer(adapt(inner, alpha, steps)(p))))
+
 const backends = await availableBackends()
 
 describe.each(backends)('autodiff helpers on %s', (backend) => {
@@ -142,13 +154,13 @@ describe.each(backends)('autodiff helpers on %s', (backend) => {
     })
   })
 
-  describe('metaValueAndGrads', () => {
+  describe('gradientStep', () => {
     for (const steps of [1, 2]) {
       it(`matches finite differences of J_outer(adapt(theta)) with ${steps} inner step(s)`, () => {
         const pr = problem()
         const alpha = 0.5
         const params = initMlp(spec, rngAt(5, 'meta'))
-        const { value, grads } = metaValueAndGrads(pr.outer, () => pr.inner, alpha, steps)(params)
+        const { value, grads } = metaValueAndGrads(pr.outer, pr.inner, alpha, steps)(params)
         // Independent computation: the post-adaptation objective as a plain function of theta
         // (adaptation by first-order gradients only, no differentiation through it), differenced.
         const post = (p: Params): number =>
@@ -169,8 +181,8 @@ describe.each(backends)('autodiff helpers on %s', (backend) => {
     it('differs from the first-order (no differentiation through adaptation) gradient', () => {
       const pr = problem()
       const params = initMlp(spec, rngAt(5, 'meta'))
-      const exact = metaValueAndGrads(pr.outer, () => pr.inner, 0.5)(params).grads
-      const adapted = adapt(() => pr.inner, 0.5, 1)(params)
+      const exact = metaValueAndGrads(pr.outer, pr.inner, 0.5)(params).grads
+      const adapted = tf.tidy(() => adapt(pr.inner, 0.5, 1)(params))
       const firstOrder = gradients(pr.outer)(adapted)
       const diff = Object.keys(exact).reduce(
         (acc, k) => acc + tf.sum(tf.abs(tf.sub(exact[k], firstOrder[k]))).dataSync()[0],
@@ -184,7 +196,7 @@ describe.each(backends)('autodiff helpers on %s', (backend) => {
       const pr = problem()
       const params = initMlp(spec, rngAt(5, 'leak'))
       const once = () => {
-        const { value, grads } = metaValueAndGrads(pr.outer, () => pr.inner, 0.5, 2)(params)
+        const { value, grads } = metaValueAndGrads(pr.outer, pr.inner, 0.5, 2)(params)
         value.dispose()
         disposeParams(grads)
       }

@@ -15,11 +15,10 @@ import {
 import { disposeParams } from '../../src/graph/autodiff.js'
 import { defaultBackend, initBackend, initBackendOrThrow, resolveBackendChoice } from '../../src/graph/backend.js'
 import { nativeStatus } from '../../src/native/index.js'
+import { describeNative } from '../support/backends.js'
 import { NativeBackend } from '../../src/native/storage.js'
 
 const status = nativeStatus()
-const skipReason = status.active ? '' : ` (skipped: native backend inactive: ${status.reason ?? '?'})`
-if (!status.active) console.warn(`test/native/backend: native backend inactive (${status.reason}); skipping`)
 
 const small: WorkloadSize = { obsDim: 5, actDim: 3, hidden: [16, 16], tasks: 3, samples: 40, alpha: 0.1 }
 
@@ -33,7 +32,7 @@ const relDiff = (a: Float32Array, b: Float32Array): number => {
   return Math.sqrt(num / den)
 }
 
-describe.skipIf(!status.active)(`native backend${skipReason}`, () => {
+describeNative('native backend', () => {
   beforeAll(async () => {
     await initBackendOrThrow('native')
   })
@@ -48,9 +47,11 @@ describe.skipIf(!status.active)(`native backend${skipReason}`, () => {
   })
 
   describe('resolveBackendChoice', () => {
-    it('defaults to native when the addon is active', () => {
-      expect(defaultBackend).toBe('native')
-      expect(resolveBackendChoice(undefined, {})).toEqual(E.right('native'))
+    it('defaults to native when the addon is active', async () => {
+      expect(await defaultBackend()).toBe('native')
+      expect(resolveBackendChoice(undefined, {})).toEqual(E.right('auto'))
+      const info = await initBackend('auto')
+      expect(E.isRight(info) && info.right).toMatchObject({ requested: 'auto', active: 'native' })
     })
   })
 

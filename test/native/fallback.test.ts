@@ -21,10 +21,12 @@ describe('native fallback', () => {
       expect(nativeStatus()).toMatchObject({ active: false, reason: 'disabled by TMAML_NATIVE=0' })
     })
 
-    it('resolves the default backend to wasm, without a notice (the user asked for it)', () => {
+    it('resolves the default backend to wasm, without a notice (the user asked for it)', async () => {
       const write = vi.spyOn(process.stderr, 'write')
-      expect(defaultBackend).toBe('wasm')
-      expect(resolveBackendChoice(undefined, {})).toEqual(E.right('wasm'))
+      expect(await defaultBackend()).toBe('wasm')
+      expect(resolveBackendChoice(undefined, {})).toEqual(E.right('auto'))
+      const info = await initBackend('auto')
+      expect(E.isRight(info) && info.right).toMatchObject({ requested: 'auto', active: 'wasm' })
       expect(write).not.toHaveBeenCalled()
       write.mockRestore()
     })
@@ -40,7 +42,7 @@ describe('native fallback', () => {
     })
 
     it('computes second-order gradients on the wasm default', async () => {
-      await initBackendOrThrow(defaultBackend)
+      await initBackendOrThrow(await defaultBackend())
       expect(tf.getBackend()).toBe('wasm')
       const x = tf.tensor1d([0.3, -0.7])
       // d/dx sum(d/dx sum(tanh x)) = -2 tanh(x) (1 - tanh(x)^2)

@@ -6,11 +6,10 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { addonPath, loadAddon, nativeBackendName, nativeStatus } from '../../src/native/index.js'
 import { matMulKernel } from '../../src/native/kernels/matMul.js'
+import { describeNative } from '../support/backends.js'
 import { NativeBackend } from '../../src/native/storage.js'
 
 const status = nativeStatus()
-const skipReason = status.active ? '' : ` (skipped: native backend inactive: ${status.reason ?? '?'})`
-if (!status.active) console.warn(`test/native/kernels: native backend inactive (${status.reason}); skipping`)
 
 const be = new NativeBackend()
 afterAll(() => be.dispose())
@@ -202,7 +201,7 @@ if (status.active) {
   tf.registerKernel({ ...kernel, backendName: builtinGemmBackend })
 }
 
-describe.skipIf(!status.active)(`native kernels vs the tfjs cpu kernels${skipReason}`, () => {
+describeNative('native kernels vs the tfjs cpu kernels', () => {
   describe.each([
     [nativeBackendName, `the build's GEMM (${status.gemm ?? '?'})`],
     [builtinGemmBackend, 'the built-in GEMM']

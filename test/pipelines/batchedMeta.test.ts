@@ -21,7 +21,8 @@ import {
   vpgObjective
 } from '../../src/pipelines/meta.js'
 import { taskParams } from '../../src/pipelines/batchedPolicy.js'
-import { type ArrayParams, axpy, flatten, unflatten } from '../../src/pipelines/optim/params.js'
+import type { ArrayParams } from '../../src/graph/nn.js'
+import { axpy, flatten, unflatten } from '../../src/pipelines/optim/params.js'
 import { toArrays, toTensors } from '../../src/pipelines/policy.js'
 import * as ref from '../support/perTaskMeta.js'
 import { iterationData } from '../support/metaProblems.js'

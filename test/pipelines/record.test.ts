@@ -1,30 +1,21 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { lastValueFrom, of } from 'rxjs'
 import { describe, expect, it } from 'vitest'
-import { getEnvSpec } from '../../src/envs/registry.js'
-import { estimatorByName } from '../../src/estimators/builtins.js'
-import { type ExperimentConfig, resolveConfig } from '../../src/pipelines/config.js'
+import { resolveConfig } from '../../src/pipelines/config.js'
 import { meanReturn } from '../../src/pipelines/episodes.js'
 import { recordAdaptation } from '../../src/pipelines/record.js'
 import type { Sampler } from '../../src/pipelines/sampler/types.js'
-import { type TrainDeps, innerLoop, startIteration } from '../../src/pipelines/stages.js'
+import { type TrainDeps, innerLoop, startIteration, trainDeps } from '../../src/pipelines/stages.js'
 import { initialState } from '../../src/pipelines/train.js'
 import { useSampler } from '../support/pipelines.js'
 
 const sampler = useSampler()
 
-const depsFor = (s: Sampler, env: string, config: Partial<ExperimentConfig>, horizon: number): TrainDeps => {
-  const cfg = resolveConfig({ env, horizon, rolloutsPerTask: 4, tasksPerBatch: 2, ...config })
-  const spec = getEnvSpec(env)
-  if (E.isLeft(cfg) || E.isLeft(spec)) throw new Error('depsFor: bad config')
-  return {
-    cfg: cfg.right,
-    env: spec.right,
-    horizon,
-    policy: { obsDim: spec.right.obsDim, actDim: spec.right.actDim, hidden: [8], activation: 'tanh' },
-    estimator: estimatorByName(cfg.right.estimator)!,
-    sampler: s
-  }
+const depsFor = (s: Sampler, env: string, config: Readonly<Record<string, unknown>>, horizon: number): TrainDeps => {
+  const cfg = resolveConfig({ env, horizon, rolloutsPerTask: 4, tasksPerBatch: 2, hidden: [8], ...config })
+  const deps = E.isRight(cfg) ? trainDeps(cfg.right, s) : cfg
+  if (E.isLeft(deps)) throw new Error('depsFor: bad config')
+  return deps.right
 }
 
 const cheetah = () => depsFor(sampler(), 'halfcheetah-dir', { controlVariate: 'meta', innerLr: 0.5 }, 20)
@@ -74,12 +65,12 @@ describe('pipelines/record', () => {
       // The training stages on the same one-task context, without the recorder.
       const direct = { ...deps, cfg: { ...deps.cfg, seed: 11, innerSteps: 2 } }
       const ctx = await lastValueFrom(
-        of({ ...startIteration(direct, state), tasks: [{ direction: 1 }], current: [state.policy] }).pipe(innerLoop())
+        of({ ...startIteration(direct, state), tasks: [{ direction: 1 }] }).pipe(innerLoop())
       )
-      expect(r.right.steps[0].meanReturn).toBe(meanReturn([ctx.pre[0][0]]))
-      expect(r.right.steps[1].meanReturn).toBe(meanReturn([ctx.pre[0][1]]))
+      expect(r.right.steps[0].meanReturn).toBe(meanReturn([ctx.inner[0][0].batch]))
+      expect(r.right.steps[1].meanReturn).toBe(meanReturn([ctx.inner[0][1].batch]))
       const T = 20
-      expect(r.right.steps[1].episodes[0].rewards).toEqual(Array.from(ctx.pre[0][1].rewards.subarray(0, T)))
+      expect(r.right.steps[1].episodes[0].rewards).toEqual(Array.from(ctx.inner[0][1].batch.rewards.subarray(0, T)))
     })
 
     it('records positions that match the observations: halfcheetah observes qpos[1:] before each step', async () => {

@@ -1,10 +1,11 @@
 // Sampler workers that die: crashed (process.exit, uncaught exception), killed from outside
 // (worker.terminate()) or hung (chunk timeout). The worker is replaced, its chunk re-run, and the result
-// equals the undisturbed one: no episode lost or duplicated, and no hang. Faults are injected with the
-// request's test hooks, honoured only under TMAML_TEST_HOOKS=1.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EpisodeBatch, SamplerEvent, SamplerTestHooks } from '../../src/pipelines/sampler/index.js'
+// equals the undisturbed one: no episode lost or duplicated, and no hang. Faults are injected from
+// outside the sampler, by the threads test/support/faultyWorkers.ts starts for it.
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { EpisodeBatch, SamplerEvent } from '../../src/pipelines/sampler/index.js'
 import { must, mustFail, text } from '../envs/support.js'
+import { type FaultPlan, faultyWorkers } from '../support/faultyWorkers.js'
 import { cheetahRequest, requireCompiledWorker, sameBatches, startSampler } from './samplerSupport.js'
 
 const req = cheetahRequest(4, 4, 40)
@@ -15,37 +16,36 @@ const episodesDone = (events: ReadonlyArray<SamplerEvent>): number =>
   events.reduce((a, e) => a + (e._tag === 'ChunkDone' ? e.episodes : 0), 0)
 
 describe('pipelines/sampler robustness', () => {
-  const previous = process.env.TMAML_TEST_HOOKS
   beforeAll(async () => {
     requireCompiledWorker()
     const { sampler } = await startSampler({ workers: 0 })
     undisturbed = must(await sampler.sample(req))
     await sampler.close()
-    process.env.TMAML_TEST_HOOKS = '1'
-  })
-  afterAll(() => {
-    if (previous === undefined) delete process.env.TMAML_TEST_HOOKS
-    else process.env.TMAML_TEST_HOOKS = previous
   })
 
-  const deaths: ReadonlyArray<readonly [string, SamplerTestHooks, RegExp]> = [
-    ['calls process.exit mid-chunk', { crash: 'exit', worker: 1, afterSteps: 7 }, /exited with code 3/],
-    ['throws an uncaught exception mid-chunk', { crash: 'throw', worker: 0, afterSteps: 3 }, /uncaught exception/],
-    ['is terminated from outside (worker.terminate())', { crash: 'terminate', worker: 0, afterMs: 5 }, /exited/]
+  const deaths: ReadonlyArray<readonly [string, FaultPlan, number, RegExp]> = [
+    ['calls process.exit while running a chunk', { fault: 'exit', threads: [1] }, 1, /exited with code 3/],
+    ['throws an uncaught exception while running a chunk', { fault: 'throw', threads: [0] }, 0, /uncaught exception/],
+    [
+      'is terminated from outside (worker.terminate())',
+      { fault: 'terminate', threads: [0], afterMs: 5 },
+      0,
+      /exited with code 1/
+    ]
   ]
   it.each(deaths)(
     'a worker that %s is replaced, its chunk re-run, and the result is unchanged',
-    async (_, hooks, why) => {
-      const { sampler, events } = await startSampler({ workers: 2 })
+    async (_, plan, slot, why) => {
+      const { sampler, events } = await startSampler({ workers: 2, spawnWorker: faultyWorkers(plan).spawnWorker })
       try {
         events.length = 0
-        const got = must(await sampler.sample({ ...req, testHooks: hooks }))
+        const got = must(await sampler.sample(req))
         expect(sameBatches(got, undisturbed)).toBe(true)
         expect(tags(events)).toEqual(
           expect.arrayContaining(['WorkerDied', 'WorkerStarted', 'WorkerReplaced', 'ChunkRetried'])
         )
         const died = events.find((e) => e._tag === 'WorkerDied')
-        expect(died?._tag === 'WorkerDied' && died.worker).toBe(hooks.worker)
+        expect(died?._tag === 'WorkerDied' && died.worker).toBe(slot)
         expect(died?._tag === 'WorkerDied' && died.reason).toMatch(why)
         expect(episodesDone(events)).toBe(4 * 4) // every episode exactly once
         // The replacement serves the next request as well.
@@ -57,10 +57,14 @@ describe('pipelines/sampler robustness', () => {
   )
 
   it('a hung worker is terminated at the chunk timeout, replaced, and the chunk re-run', async () => {
-    const { sampler, events } = await startSampler({ workers: 2, chunkTimeoutMs: { base: 1500, perStep: 0 } })
+    const { sampler, events } = await startSampler({
+      workers: 2,
+      chunkTimeoutMs: { base: 1500, perStep: 0 },
+      spawnWorker: faultyWorkers({ fault: 'hang', threads: [0] }).spawnWorker
+    })
     try {
       const t0 = performance.now()
-      const got = must(await sampler.sample({ ...req, testHooks: { crash: 'hang', worker: 0, afterSteps: 2 } }))
+      const got = must(await sampler.sample(req))
       expect(performance.now() - t0).toBeLessThan(30_000)
       expect(sameBatches(got, undisturbed)).toBe(true)
       const retried = events.find((e) => e._tag === 'ChunkRetried')
@@ -72,9 +76,12 @@ describe('pipelines/sampler robustness', () => {
   })
 
   it('the only worker (workers: 1) dying twice in one request is survived', async () => {
-    const { sampler, events } = await startSampler({ workers: 1 })
+    const { sampler, events } = await startSampler({
+      workers: 1,
+      spawnWorker: faultyWorkers({ fault: 'exit', threads: [0, 1] }).spawnWorker
+    })
     try {
-      const got = must(await sampler.sample({ ...req, testHooks: { crash: 'exit', times: 2, afterSteps: 1 } }))
+      const got = must(await sampler.sample(req))
       expect(sameBatches(got, undisturbed)).toBe(true)
       expect(events.filter((e) => e._tag === 'WorkerReplaced')).toHaveLength(2)
     } finally {
@@ -83,13 +90,16 @@ describe('pipelines/sampler robustness', () => {
   })
 
   it('a chunk that keeps killing its workers fails the request after maxRetries, naming the chunk; the sampler recovers', async () => {
-    const { sampler, events } = await startSampler({ workers: 1, maxRetries: 2 })
+    const faults = faultyWorkers({ fault: 'exit', threads: Array.from({ length: 10 }, (_, k) => k) })
+    const { sampler, events } = await startSampler({ workers: 1, maxRetries: 2, spawnWorker: faults.spawnWorker })
     try {
-      const e = mustFail(await sampler.sample({ ...req, testHooks: { crash: 'exit', times: 10 } }))
+      const e = mustFail(await sampler.sample(req))
       expect(e._tag).toBe('ResourceError')
       expect(text(e)).toMatch(/chunk 0 \(\d+ episodes: task 0 episode 0 to task \d+ episode \d+\) was lost 3 times/)
       expect(text(e)).toMatch(/giving up after 2 retries/)
       expect(events.filter((x) => x._tag === 'ChunkRetried')).toHaveLength(2)
+      expect(faults.started()).toBe(3)
+      faults.disarm()
       expect(sameBatches(must(await sampler.sample(req)), undisturbed)).toBe(true)
     } finally {
       await sampler.close()
@@ -97,23 +107,13 @@ describe('pipelines/sampler robustness', () => {
   })
 
   it('close() while a request runs resolves it with an error instead of hanging', async () => {
-    const { sampler } = await startSampler({ workers: 2 })
-    const pending = sampler.sample({ ...req, testHooks: { crash: 'hang', worker: 0 } })
+    const { sampler } = await startSampler({
+      workers: 2,
+      spawnWorker: faultyWorkers({ fault: 'hang', threads: [0] }).spawnWorker
+    })
+    const pending = sampler.sample(req)
     await new Promise((r) => setTimeout(r, 300))
     await sampler.close()
     expect(text(mustFail(await pending))).toMatch(/closed/)
-  })
-
-  it('without TMAML_TEST_HOOKS=1 the hooks are ignored', async () => {
-    const { sampler, events } = await startSampler({ workers: 2 })
-    try {
-      delete process.env.TMAML_TEST_HOOKS
-      const got = must(await sampler.sample({ ...req, testHooks: { crash: 'exit' } }))
-      expect(sameBatches(got, undisturbed)).toBe(true)
-      expect(tags(events)).not.toContain('WorkerDied')
-    } finally {
-      process.env.TMAML_TEST_HOOKS = '1'
-      await sampler.close()
-    }
   })
 })

@@ -1,10 +1,10 @@
 // Helpers shared by the sampler tests: policies as plain arrays and small requests.
 import * as E from 'fp-ts/lib/Either.js'
 import { rngAt } from '../../src/base/rng.js'
+import type { ArrayParams } from '../../src/graph/nn.js'
 import {
   makeSampler,
   type EpisodeBatch,
-  type PolicyArrays,
   type PolicySpec,
   type RolloutRequest,
   type Sampler,
@@ -15,7 +15,7 @@ import { samplerWorkerPath } from '../../src/pipelines/sampler/samplerWorker.js'
 import { must, sameBits, text } from '../envs/support.js'
 
 /** Glorot-uniform weights, biases U(-0.1, 0.1), logStd constant: a policy of `spec` drawn from `seed`. */
-export const randomPolicy = (spec: PolicySpec, seed: number, logStd = -0.5): PolicyArrays => {
+export const randomPolicy = (spec: PolicySpec, seed: number, logStd = -0.5): ArrayParams => {
   const rng = rngAt(seed, 'test-policy')
   const sizes = [spec.obsDim, ...spec.hidden, spec.actDim]
   const out: Record<string, { shape: number[]; values: Float32Array }> = {}

@@ -20,7 +20,8 @@ import {
   metaKl,
   oldAdapted
 } from '../../src/pipelines/meta.js'
-import { type ArrayParams, axpy, flatten, unflatten } from '../../src/pipelines/optim/params.js'
+import type { ArrayParams } from '../../src/graph/nn.js'
+import { axpy, flatten, unflatten } from '../../src/pipelines/optim/params.js'
 import { trpoStep } from '../../src/pipelines/outer.js'
 import { toArrays, toTensors } from '../../src/pipelines/policy.js'
 import { iterationData } from '../support/metaProblems.js'

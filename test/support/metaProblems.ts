@@ -4,15 +4,15 @@
  */
 import { lastValueFrom } from 'rxjs'
 import type { Estimator } from '../../src/estimators/estimator.js'
-import type { StepData, WithBaseline } from '../../src/pipelines/meta.js'
-import type { ArrayParams } from '../../src/pipelines/optim/params.js'
+import type { WithBaseline } from '../../src/pipelines/episodes.js'
+import type { ArrayParams } from '../../src/graph/nn.js'
 import { fitOuterBaselines, innerLoop, rolloutPost, runIteration, sampleTasks } from '../../src/pipelines/stages.js'
 import type { TrainDeps } from '../../src/pipelines/stages.js'
 import { initialState } from '../../src/pipelines/train.js'
 
 export interface IterationData {
   readonly theta: ArrayParams
-  readonly pre: ReadonlyArray<ReadonlyArray<StepData>>
+  readonly pre: ReadonlyArray<ReadonlyArray<WithBaseline>>
   readonly post: ReadonlyArray<WithBaseline>
 }
 
@@ -25,21 +25,12 @@ export const iterationData = async (
   estimator: Estimator,
   theta?: ArrayParams
 ): Promise<IterationData> => {
-  const d = { ...deps, estimator }
+  const d = { ...deps, cfg: { ...deps.cfg, estimator } }
   const init = initialState(d)
   const state = theta === undefined ? init : { ...init, policy: theta }
   const ctx = await lastValueFrom(
     runIteration(d, state, (c$) => c$.pipe(sampleTasks(), innerLoop(), rolloutPost(), fitOuterBaselines()))
   )
-  return {
-    theta: state.policy,
-    pre: ctx.tasks.map((_, k) =>
-      ctx.pre[k].map((batch, s) => ({
-        batch,
-        baseline: ctx.preBaselines[k][s],
-        sampledWith: ctx.preSampledWith[k][s]
-      }))
-    ),
-    post: ctx.post.map((batch, k) => ({ batch, baseline: ctx.postBaselines[k] }))
-  }
+  if (ctx.post._tag !== 'Fitted') throw new Error('iterationData: the post-update episodes have no baselines')
+  return { theta: state.policy, pre: ctx.inner, post: ctx.post.tasks }
 }

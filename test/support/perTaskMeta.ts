@@ -11,8 +11,7 @@ import type { GraphData } from '../../src/graph/nodes.js'
 import { stopGradient } from '../../src/graph/ops.js'
 import type { Estimator } from '../../src/estimators/estimator.js'
 import { adaptedParams } from '../../src/estimators/maml.js'
-import { graphData } from '../../src/pipelines/episodes.js'
-import { type StepData, type WithBaseline, outerAdvantages } from '../../src/pipelines/meta.js'
+import { type WithBaseline, graphData, outerAdvantages } from '../../src/pipelines/episodes.js'
 import {
   type PolicySpec,
   policyGraph,
@@ -40,7 +39,7 @@ export const makePerTask = (args: {
   readonly alpha: number
   readonly gamma: number
   readonly normalizeAdvantages: boolean
-  readonly pre: ReadonlyArray<ReadonlyArray<StepData>>
+  readonly pre: ReadonlyArray<ReadonlyArray<WithBaseline>>
   readonly post: ReadonlyArray<WithBaseline>
 }): PerTaskProblem => ({
   policy: args.policy,

@@ -8,13 +8,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll } from 'vitest'
-import { getEnvSpec } from '../../src/envs/registry.js'
-import { estimatorByName } from '../../src/estimators/builtins.js'
 import { initBackendOrThrow } from '../../src/graph/backend.js'
-import { type ExperimentConfig, resolveConfig } from '../../src/pipelines/config.js'
+import { resolveConfig } from '../../src/pipelines/config.js'
 import { makeSampler } from '../../src/pipelines/sampler/index.js'
 import type { Sampler } from '../../src/pipelines/sampler/types.js'
-import type { TrainDeps } from '../../src/pipelines/stages.js'
+import { type TrainDeps, trainDeps } from '../../src/pipelines/stages.js'
 
 /** Starts the wasm backend and a sampler without worker threads before the suite, closes it after. */
 export const useSampler = (): (() => Sampler) => {
@@ -34,22 +32,16 @@ export const useSampler = (): (() => Sampler) => {
   }
 }
 
-/** A point2d run of `tmaml` with the given config fields, horizon and tanh hidden layers. */
+/** A point2d run of `tmaml` with the given config fields (JSON form), horizon and tanh hidden layers. */
 export const point2dDeps = (
   sampler: Sampler,
-  config: Partial<ExperimentConfig>,
+  config: Readonly<Record<string, unknown>>,
   horizon: number,
   hidden: ReadonlyArray<number>
 ): TrainDeps => {
-  const cfg = resolveConfig({ env: 'point2d', horizon, ...config })
-  const env = getEnvSpec('point2d')
-  if (E.isLeft(cfg) || E.isLeft(env)) throw new Error('point2dDeps: bad config')
-  return {
-    cfg: cfg.right,
-    env: env.right,
-    horizon,
-    policy: { obsDim: env.right.obsDim, actDim: env.right.actDim, hidden: [...hidden], activation: 'tanh' },
-    estimator: estimatorByName('tmaml')!,
-    sampler
-  }
+  const cfg = resolveConfig({ env: 'point2d', horizon, hidden, ...config })
+  if (E.isLeft(cfg)) throw new Error(`point2dDeps: ${JSON.stringify(cfg.left)}`)
+  const deps = trainDeps(cfg.right, sampler)
+  if (E.isLeft(deps)) throw new Error('point2dDeps: no point2d env')
+  return deps.right
 }

@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 import { capsule } from './legacyMass.js'
+import { geared, mujocoXml } from './mjcf.js'
 
 const leg = (name: string, dx: number, dy: number, hip: string, ankle: string, axis: string, range: string): string => `
       <body name="${name}" pos="0 0 0">
@@ -31,31 +32,20 @@ const leg = (name: string, dx: number, dy: number, hip: string, ankle: string, a
       </body>`
 
 /** The MJCF text. `nq = 15`, `nv = 14`, `nu = 8`, `nbody = 14`. */
-export const antXml = `<mujoco model="ant">
-  <compiler angle="degree" inertiafromgeom="true"/>
-  <size memory="256K"/>
-  <option integrator="RK4" timestep="0.01"/>
-  <default>
-    <joint armature="1" damping="1" limited="true"/>
-    <geom conaffinity="0" condim="3" density="5.0" friction="1 0.5 0.5" margin="0.01"/>
-    <motor ctrllimited="true" ctrlrange="-1 1"/>
-  </default>
-  <worldbody>
-    <geom name="floor" type="plane" conaffinity="1" condim="3" pos="0 0 0" size="40 40 40"/>
-    <body name="torso" pos="0 0 0.75">
+export const antXml = mujocoXml({
+  model: 'ant',
+  compiler: 'angle="degree" inertiafromgeom="true"',
+  memory: '256K',
+  option: '<option integrator="RK4" timestep="0.01"/>',
+  defaults: [
+    'joint armature="1" damping="1" limited="true"',
+    'geom conaffinity="0" condim="3" density="5.0" friction="1 0.5 0.5" margin="0.01"',
+    'motor ctrllimited="true" ctrlrange="-1 1"'
+  ],
+  floor: 'conaffinity="1" condim="3" pos="0 0 0" size="40 40 40"',
+  torso: `    <body name="torso" pos="0 0 0.75">
       <joint name="root" type="free" pos="0 0 0" armature="0" damping="0" limited="false" margin="0.01"/>
       <geom name="torso_geom" type="sphere" pos="0 0 0" size="0.25"/>${leg('front_left_leg', 1, 1, 'hip_1', 'ankle_1', '-1 1 0', '30 70')}${leg('front_right_leg', -1, 1, 'hip_2', 'ankle_2', '1 1 0', '-70 -30')}${leg('back_leg', -1, -1, 'hip_3', 'ankle_3', '-1 1 0', '-70 -30')}${leg('right_back_leg', 1, -1, 'hip_4', 'ankle_4', '1 1 0', '30 70')}
-    </body>
-  </worldbody>
-  <actuator>
-    <motor name="hip_4" joint="hip_4" gear="150"/>
-    <motor name="ankle_4" joint="ankle_4" gear="150"/>
-    <motor name="hip_1" joint="hip_1" gear="150"/>
-    <motor name="ankle_1" joint="ankle_1" gear="150"/>
-    <motor name="hip_2" joint="hip_2" gear="150"/>
-    <motor name="ankle_2" joint="ankle_2" gear="150"/>
-    <motor name="hip_3" joint="hip_3" gear="150"/>
-    <motor name="ankle_3" joint="ankle_3" gear="150"/>
-  </actuator>
-</mujoco>
-`
+    </body>`,
+  motors: geared(150, ['hip_4', 'ankle_4', 'hip_1', 'ankle_1', 'hip_2', 'ankle_2', 'hip_3', 'ankle_3'])
+})

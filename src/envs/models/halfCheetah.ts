@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import { mujocoXml, planarRoot } from './mjcf.js'
 
 import { capsule, legacyCapsuleMass } from './legacyMass.js'
 
@@ -19,57 +20,54 @@ const r = 0.046
 const limb = (pos: string, axisangle: string, half: number): string =>
   `pos="${pos}" axisangle="${axisangle}" size="${r} ${half}" mass="${legacyCapsuleMass(r, 2 * half, 1000).toPrecision(10)}"`
 
+/** A leg segment: name, body position, hinge range, stiffness and damping, capsule (pos, axisangle, half-length). */
+type Segment = readonly [string, string, string, number, number, readonly [string, string, number]]
+
+/** Each segment a body nested in the previous one's, hinged about y, at `indent` and deeper. */
+const chain = (indent: string, [s, ...rest]: ReadonlyArray<Segment>): string => {
+  const [name, pos, range, stiffness, damping, [gpos, axisangle, half]] = s
+  return [
+    `${indent}<body name="${name}" pos="${pos}">`,
+    `${indent}  <joint name="${name}" type="hinge" axis="0 1 0" pos="0 0 0" range="${range}" stiffness="${stiffness}" damping="${damping}"/>`,
+    `${indent}  <geom name="${name}" type="capsule" ${limb(gpos, axisangle, half)}/>`,
+    ...(rest.length > 0 ? [chain(`${indent}  `, rest)] : []),
+    `${indent}</body>`
+  ].join('\n')
+}
+
 /** The MJCF text. `nq = 9`, `nv = 9`, `nu = 6`; body masses (kg) 6.3603, 1.5352, 1.5809, 1.0692, 1.4256, 1.1789, 0.8499. */
-export const halfCheetahXml = `<mujoco model="halfcheetah">
-  <compiler angle="radian" inertiafromgeom="true" settotalmass="14"/>
-  <size memory="64K"/>
-  <option gravity="0 0 -9.81" timestep="0.01"/>
-  <default>
-    <joint armature=".1" damping=".01" limited="true" solimplimit="0 .8 .03" solreflimit=".02 1" stiffness="8"/>
-    <geom conaffinity="0" condim="3" contype="1" friction=".4 .1 .1" solimp="0.0 0.8 0.01" solref="0.02 1"/>
-    <motor ctrllimited="true" ctrlrange="-1 1"/>
-  </default>
-  <worldbody>
-    <geom name="floor" type="plane" conaffinity="1" condim="3" pos="0 0 0" size="40 40 40"/>
-    <body name="torso" pos="0 0 .7">
-      <joint name="rootx" type="slide" axis="1 0 0" pos="0 0 0" armature="0" damping="0" limited="false" stiffness="0"/>
-      <joint name="rootz" type="slide" axis="0 0 1" pos="0 0 0" armature="0" damping="0" limited="false" stiffness="0"/>
-      <joint name="rooty" type="hinge" axis="0 1 0" pos="0 0 0" armature="0" damping="0" limited="false" stiffness="0"/>
+export const halfCheetahXml = mujocoXml({
+  model: 'halfcheetah',
+  compiler: 'angle="radian" inertiafromgeom="true" settotalmass="14"',
+  memory: '64K',
+  option: '<option gravity="0 0 -9.81" timestep="0.01"/>',
+  defaults: [
+    'joint armature=".1" damping=".01" limited="true" solimplimit="0 .8 .03" solreflimit=".02 1" stiffness="8"',
+    'geom conaffinity="0" condim="3" contype="1" friction=".4 .1 .1" solimp="0.0 0.8 0.01" solref="0.02 1"',
+    'motor ctrllimited="true" ctrlrange="-1 1"'
+  ],
+  floor: 'conaffinity="1" condim="3" pos="0 0 0" size="40 40 40"',
+  torso: `    <body name="torso" pos="0 0 .7">
+${planarRoot('      ')}
       <geom name="torso" type="capsule" ${capsule([-0.5, 0, 0, 0.5, 0, 0], r, 1000)}/>
       <geom name="head" type="capsule" ${limb('.6 0 .1', '0 1 0 .87', 0.15)}/>
-      <body name="bthigh" pos="-.5 0 0">
-        <joint name="bthigh" type="hinge" axis="0 1 0" pos="0 0 0" range="-.52 1.05" stiffness="240" damping="6"/>
-        <geom name="bthigh" type="capsule" ${limb('.1 0 -.13', '0 1 0 -3.8', 0.145)}/>
-        <body name="bshin" pos=".16 0 -.25">
-          <joint name="bshin" type="hinge" axis="0 1 0" pos="0 0 0" range="-.785 .785" stiffness="180" damping="4.5"/>
-          <geom name="bshin" type="capsule" ${limb('-.14 0 -.07', '0 1 0 -2.03', 0.15)}/>
-          <body name="bfoot" pos="-.28 0 -.14">
-            <joint name="bfoot" type="hinge" axis="0 1 0" pos="0 0 0" range="-.4 .785" stiffness="120" damping="3"/>
-            <geom name="bfoot" type="capsule" ${limb('.03 0 -.097', '0 1 0 -.27', 0.094)}/>
-          </body>
-        </body>
-      </body>
-      <body name="fthigh" pos=".5 0 0">
-        <joint name="fthigh" type="hinge" axis="0 1 0" pos="0 0 0" range="-1 .7" stiffness="180" damping="4.5"/>
-        <geom name="fthigh" type="capsule" ${limb('-.07 0 -.12', '0 1 0 .52', 0.133)}/>
-        <body name="fshin" pos="-.14 0 -.24">
-          <joint name="fshin" type="hinge" axis="0 1 0" pos="0 0 0" range="-1.2 .87" stiffness="120" damping="3"/>
-          <geom name="fshin" type="capsule" ${limb('.065 0 -.09', '0 1 0 -.6', 0.106)}/>
-          <body name="ffoot" pos=".13 0 -.18">
-            <joint name="ffoot" type="hinge" axis="0 1 0" pos="0 0 0" range="-.5 .5" stiffness="60" damping="1.5"/>
-            <geom name="ffoot" type="capsule" ${limb('.045 0 -.07', '0 1 0 -.6', 0.07)}/>
-          </body>
-        </body>
-      </body>
-    </body>
-  </worldbody>
-  <actuator>
-    <motor name="bthigh" joint="bthigh" gear="120"/>
-    <motor name="bshin" joint="bshin" gear="90"/>
-    <motor name="bfoot" joint="bfoot" gear="60"/>
-    <motor name="fthigh" joint="fthigh" gear="120"/>
-    <motor name="fshin" joint="fshin" gear="60"/>
-    <motor name="ffoot" joint="ffoot" gear="30"/>
-  </actuator>
-</mujoco>
-`
+${chain('      ', [
+  ['bthigh', '-.5 0 0', '-.52 1.05', 240, 6, ['.1 0 -.13', '0 1 0 -3.8', 0.145]],
+  ['bshin', '.16 0 -.25', '-.785 .785', 180, 4.5, ['-.14 0 -.07', '0 1 0 -2.03', 0.15]],
+  ['bfoot', '-.28 0 -.14', '-.4 .785', 120, 3, ['.03 0 -.097', '0 1 0 -.27', 0.094]]
+])}
+${chain('      ', [
+  ['fthigh', '.5 0 0', '-1 .7', 180, 4.5, ['-.07 0 -.12', '0 1 0 .52', 0.133]],
+  ['fshin', '-.14 0 -.24', '-1.2 .87', 120, 3, ['.065 0 -.09', '0 1 0 -.6', 0.106]],
+  ['ffoot', '.13 0 -.18', '-.5 .5', 60, 1.5, ['.045 0 -.07', '0 1 0 -.6', 0.07]]
+])}
+    </body>`,
+  motors: [
+    ['bthigh', 120],
+    ['bshin', 90],
+    ['bfoot', 60],
+    ['fthigh', 120],
+    ['fshin', 60],
+    ['ffoot', 30]
+  ]
+})

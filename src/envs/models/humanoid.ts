@@ -17,6 +17,7 @@
  */
 
 import { capsule } from './legacyMass.js'
+import { mujocoXml } from './mjcf.js'
 
 /** A hinge with the robot's defaults overridden where the original overrides them. */
 const hinge = (name: string, axis: string, range: string, extra: string, pos = '0 0 0'): string =>
@@ -63,18 +64,18 @@ const armXml = (side: 'right' | 'left', s: 1 | -1): string => {
 }
 
 /** The MJCF text. `nq = 24`, `nv = 23`, `nu = 17`, `nbody = 14`. */
-export const humanoidXml = `<mujoco model="humanoid">
-  <compiler angle="degree" inertiafromgeom="true"/>
-  <size memory="1M"/>
-  <option integrator="RK4" iterations="50" solver="PGS" timestep="0.003"/>
-  <default>
-    <joint armature="1" damping="1" limited="true"/>
-    <geom conaffinity="1" condim="1" contype="1" margin="0.001"/>
-    <motor ctrllimited="true" ctrlrange="-.4 .4"/>
-  </default>
-  <worldbody>
-    <geom name="floor" type="plane" condim="3" friction="1 .1 .1" pos="0 0 0" size="20 20 0.125"/>
-    <body name="torso" pos="0 0 1.4">
+export const humanoidXml = mujocoXml({
+  model: 'humanoid',
+  compiler: 'angle="degree" inertiafromgeom="true"',
+  memory: '1M',
+  option: '<option integrator="RK4" iterations="50" solver="PGS" timestep="0.003"/>',
+  defaults: [
+    'joint armature="1" damping="1" limited="true"',
+    'geom conaffinity="1" condim="1" contype="1" margin="0.001"',
+    'motor ctrllimited="true" ctrlrange="-.4 .4"'
+  ],
+  floor: 'condim="3" friction="1 .1 .1" pos="0 0 0" size="20 20 0.125"',
+  torso: `    <body name="torso" pos="0 0 1.4">
       <joint name="root" type="free" pos="0 0 0" armature="0" damping="0" limited="false" stiffness="0"/>
       <geom name="torso1" type="capsule" ${capsule([0, -0.07, 0, 0, 0.07, 0], 0.07, 1000)}/>
       <geom name="head" type="sphere" pos="0 0 .19" size=".09"/>
@@ -88,26 +89,24 @@ export const humanoidXml = `<mujoco model="humanoid">
           <geom name="butt" type="capsule" ${capsule([-0.02, -0.07, 0, -0.02, 0.07, 0], 0.09, 1000)}/>${legXml('right', 1)}${legXml('left', -1)}
         </body>
       </body>${armXml('right', 1)}${armXml('left', -1)}
-    </body>
-  </worldbody>
-  <actuator>
-    <motor name="abdomen_y" joint="abdomen_y" gear="100"/>
-    <motor name="abdomen_z" joint="abdomen_z" gear="100"/>
-    <motor name="abdomen_x" joint="abdomen_x" gear="100"/>
-    <motor name="right_hip_x" joint="right_hip_x" gear="100"/>
-    <motor name="right_hip_z" joint="right_hip_z" gear="100"/>
-    <motor name="right_hip_y" joint="right_hip_y" gear="300"/>
-    <motor name="right_knee" joint="right_knee" gear="200"/>
-    <motor name="left_hip_x" joint="left_hip_x" gear="100"/>
-    <motor name="left_hip_z" joint="left_hip_z" gear="100"/>
-    <motor name="left_hip_y" joint="left_hip_y" gear="300"/>
-    <motor name="left_knee" joint="left_knee" gear="200"/>
-    <motor name="right_shoulder1" joint="right_shoulder1" gear="25"/>
-    <motor name="right_shoulder2" joint="right_shoulder2" gear="25"/>
-    <motor name="right_elbow" joint="right_elbow" gear="25"/>
-    <motor name="left_shoulder1" joint="left_shoulder1" gear="25"/>
-    <motor name="left_shoulder2" joint="left_shoulder2" gear="25"/>
-    <motor name="left_elbow" joint="left_elbow" gear="25"/>
-  </actuator>
-</mujoco>
-`
+    </body>`,
+  motors: [
+    ['abdomen_y', 100],
+    ['abdomen_z', 100],
+    ['abdomen_x', 100],
+    ['right_hip_x', 100],
+    ['right_hip_z', 100],
+    ['right_hip_y', 300],
+    ['right_knee', 200],
+    ['left_hip_x', 100],
+    ['left_hip_z', 100],
+    ['left_hip_y', 300],
+    ['left_knee', 200],
+    ['right_shoulder1', 25],
+    ['right_shoulder2', 25],
+    ['right_elbow', 25],
+    ['left_shoulder1', 25],
+    ['left_shoulder2', 25],
+    ['left_elbow', 25]
+  ]
+})

@@ -17,22 +17,23 @@
  * @packageDocumentation
  */
 import { capsule } from './legacyMass.js'
+import { geared, mujocoXml } from './mjcf.js'
 
 /** The MJCF text. `nq = 5`, `nv = 5`, `nu = 2`. */
-export const swimmerXml = `<mujoco model="swimmer">
-  <compiler angle="degree" inertiafromgeom="true"/>
-  <size memory="32K"/>
-  <option density="4000" integrator="RK4" timestep="0.01" viscosity="0.1">
+export const swimmerXml = mujocoXml({
+  model: 'swimmer',
+  compiler: 'angle="degree" inertiafromgeom="true"',
+  memory: '32K',
+  option: `<option density="4000" integrator="RK4" timestep="0.01" viscosity="0.1">
     <flag contact="disable"/>
-  </option>
-  <default>
-    <geom conaffinity="1" condim="1" contype="1"/>
-    <joint armature="0.1"/>
-    <motor ctrllimited="true" ctrlrange="-1 1"/>
-  </default>
-  <worldbody>
-    <geom name="floor" type="plane" conaffinity="1" condim="3" pos="0 0 -0.1" size="40 40 0.1"/>
-    <body name="torso" pos="0 0 0">
+  </option>`,
+  defaults: [
+    'geom conaffinity="1" condim="1" contype="1"',
+    'joint armature="0.1"',
+    'motor ctrllimited="true" ctrlrange="-1 1"'
+  ],
+  floor: 'conaffinity="1" condim="3" pos="0 0 -0.1" size="40 40 0.1"',
+  torso: `    <body name="torso" pos="0 0 0">
       <joint name="slider1" type="slide" axis="1 0 0" pos="0 0 0"/>
       <joint name="slider2" type="slide" axis="0 1 0" pos="0 0 0"/>
       <joint name="free_body_rot" type="hinge" axis="0 0 1" pos="0 0 0"/>
@@ -45,11 +46,6 @@ export const swimmerXml = `<mujoco model="swimmer">
           <geom name="backbody" type="capsule" ${capsule([0, 0, 0, -1, 0, 0], 0.1, 1000)}/>
         </body>
       </body>
-    </body>
-  </worldbody>
-  <actuator>
-    <motor name="motor1_rot" joint="motor1_rot" gear="150"/>
-    <motor name="motor2_rot" joint="motor2_rot" gear="150"/>
-  </actuator>
-</mujoco>
-`
+    </body>`,
+  motors: geared(150, ['motor1_rot', 'motor2_rot'])
+})

@@ -9,16 +9,13 @@
  * The original file uses global coordinates, which MuJoCo 3 no longer reads; this one is written in
  * local coordinates with the same geometry (joint and geom positions are identical in the world frame).
  *
- *
- * Capsule masses follow MuJoCo 1.5's volume rule (see `legacyMass.ts`) so that the body masses equal the
- * published robot's.
- *
  * Capsule masses follow MuJoCo 1.5's volume rule (see `legacyMass.ts`) so that the body masses equal the
  * published robot's.
  *
  * @packageDocumentation
  */
 import { capsule } from './legacyMass.js'
+import { geared, mujocoXml, planarRoot } from './mjcf.js'
 
 const leg = (side: string, footFriction: string): string => `
       <body name="thigh${side}" pos="0 0 -0.2">
@@ -35,31 +32,27 @@ const leg = (side: string, footFriction: string): string => `
       </body>`
 
 /** The MJCF text. `nq = 9`, `nv = 9`, `nu = 6`. */
-export const walker2dXml = `<mujoco model="walker2d">
-  <compiler angle="degree" inertiafromgeom="true"/>
-  <size memory="64K"/>
-  <option integrator="RK4" timestep="0.002"/>
-  <default>
-    <joint armature="0.01" damping=".1" limited="true"/>
-    <geom conaffinity="0" condim="3" contype="1" density="1000" friction=".7 .1 .1"/>
-    <motor ctrllimited="true" ctrlrange="-1 1"/>
-  </default>
-  <worldbody>
-    <geom name="floor" type="plane" conaffinity="1" condim="3" pos="0 0 0" size="40 40 40"/>
-    <body name="torso" pos="0 0 1.25">
-      <joint name="rootx" type="slide" axis="1 0 0" pos="0 0 0" armature="0" damping="0" limited="false" stiffness="0"/>
-      <joint name="rootz" type="slide" axis="0 0 1" pos="0 0 0" ref="1.25" armature="0" damping="0" limited="false" stiffness="0"/>
-      <joint name="rooty" type="hinge" axis="0 1 0" pos="0 0 0" armature="0" damping="0" limited="false" stiffness="0"/>
+export const walker2dXml = mujocoXml({
+  model: 'walker2d',
+  compiler: 'angle="degree" inertiafromgeom="true"',
+  memory: '64K',
+  option: '<option integrator="RK4" timestep="0.002"/>',
+  defaults: [
+    'joint armature="0.01" damping=".1" limited="true"',
+    'geom conaffinity="0" condim="3" contype="1" density="1000" friction=".7 .1 .1"',
+    'motor ctrllimited="true" ctrlrange="-1 1"'
+  ],
+  floor: 'conaffinity="1" condim="3" pos="0 0 0" size="40 40 40"',
+  torso: `    <body name="torso" pos="0 0 1.25">
+${planarRoot('      ', '1.25')}
       <geom name="torso_geom" type="capsule" ${capsule([0, 0, 0.2, 0, 0, -0.2], 0.05, 1000)} friction="0.9"/>${leg('', '0.9')}${leg('_left', '1.9')}
-    </body>
-  </worldbody>
-  <actuator>
-    <motor name="thigh_joint" joint="thigh_joint" gear="100"/>
-    <motor name="leg_joint" joint="leg_joint" gear="100"/>
-    <motor name="foot_joint" joint="foot_joint" gear="100"/>
-    <motor name="thigh_left_joint" joint="thigh_left_joint" gear="100"/>
-    <motor name="leg_left_joint" joint="leg_left_joint" gear="100"/>
-    <motor name="foot_left_joint" joint="foot_left_joint" gear="100"/>
-  </actuator>
-</mujoco>
-`
+    </body>`,
+  motors: geared(100, [
+    'thigh_joint',
+    'leg_joint',
+    'foot_joint',
+    'thigh_left_joint',
+    'leg_left_joint',
+    'foot_left_joint'
+  ])
+})

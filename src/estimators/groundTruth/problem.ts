@@ -59,6 +59,8 @@ export interface ProblemOptions {
   readonly size?: MdpSize
   readonly baseline?: BaselineKind
   readonly alpha?: number
+  /** Policy logits theta, row-major [S, A] (default: 0.7 N(0, 1) each, from the seed). */
+  readonly logits?: ArrayLike<number>
 }
 
 const tableOf = (mdp: TabularMdp, theta: Float32Array, kind: BaselineKind, rng: Rng): number[][] => {
@@ -80,7 +82,10 @@ export const makeProblem = (seed: number, opts: ProblemOptions = {}): GroundTrut
   const baseline = opts.baseline ?? 'value'
   const mdp = randomMdp(rngAt(seed, 'mdp'), size)
   const r = rngAt(seed, 'theta')
-  const theta = Float32Array.from({ length: size.states * size.actions }, () => 0.7 * r.normal())
+  const drawn = Float32Array.from({ length: size.states * size.actions }, () => 0.7 * r.normal())
+  const theta = opts.logits === undefined ? drawn : Float32Array.from(opts.logits)
+  if (theta.length !== size.states * size.actions)
+    throw new RangeError(`makeProblem: ${theta.length} logits for ${size.states} x ${size.actions}`)
   const dir = Float32Array.from({ length: theta.length }, () => r.normal())
   const norm = Math.hypot(...dir)
   const direction = dir.map((x) => x / norm)

@@ -99,6 +99,27 @@ export const exactReturn =
       return J as tf.Scalar
     })
 
+/**
+ * How often one trajectory takes each (state, action) pair, in expectation: sum_t P(s_t = s) pi(a | s),
+ * row-major [S * A]. A pair rarely taken is a rare event of the sampling distribution.
+ */
+export const expectedVisits = (mdp: TabularMdp, pi: ReadonlyArray<ReadonlyArray<number>>): Float64Array => {
+  const { states: S, actions: A } = mdp
+  const visits = new Float64Array(S * A)
+  let d = [...mdp.initial]
+  for (let t = 0; t < mdp.horizon; t++) {
+    const next = new Array<number>(S).fill(0)
+    for (let s = 0; s < S; s++)
+      for (let a = 0; a < A; a++) {
+        const joint = d[s] * pi[s][a]
+        visits[s * A + a] += joint
+        for (let s2 = 0; s2 < S; s2++) next[s2] += joint * mdp.transition[s][a][s2]
+      }
+    d = next
+  }
+  return visits
+}
+
 /** V_t(s): the exact expected reward-to-go from state s at time t under pi, [T][S]. */
 export const valueFunction = (mdp: TabularMdp, pi: ReadonlyArray<ReadonlyArray<number>>): number[][] => {
   const { states: S, actions: A, horizon: T } = mdp

@@ -2,16 +2,7 @@
 // (numpy rules); a batch of A against one B folds into a single sgemm.
 import * as tf from '@tensorflow/tfjs-core'
 import type { NativeAddon } from '../addon.js'
-import {
-  allocFloat32,
-  cpuBackendOf,
-  cpuKernel,
-  f32Values,
-  nativeBackendName,
-  output,
-  sizeFromShape,
-  stridesOf
-} from './support.js'
+import { allocFloat32, f32Values, nativeKernel, output, sizeFromShape, stridesOf } from './support.js'
 
 const dims = new Int32Array(8)
 
@@ -42,44 +33,37 @@ const batchIndex = (batch: ReadonlyArray<number>, outBatch: ReadonlyArray<number
 }
 
 /** BatchMatMul for float32 inputs of rank >= 2; anything else goes to the cpu kernel. */
-export const matMulKernel = (addon: NativeAddon): tf.KernelConfig => {
-  const fallback = cpuKernel(tf.BatchMatMul)
-  return {
-    kernelName: tf.BatchMatMul,
-    backendName: nativeBackendName,
-    kernelFunc: (args) => {
-      const be = cpuBackendOf(args)
-      const a = args.inputs['a'] as tf.TensorInfo
-      const b = args.inputs['b'] as tf.TensorInfo
-      const attrs = args.attrs ?? {}
-      const tA = attrs['transposeA'] === true
-      const tB = attrs['transposeB'] === true
-      const ra = a.shape.length
-      const rb = b.shape.length
-      if (ra < 2 || rb < 2) return fallback(args)
-      const av = f32Values(be, a)
-      const bv = av === null ? null : f32Values(be, b)
-      if (av === null || bv === null) return fallback(args)
-      const M = tA ? a.shape[ra - 1] : a.shape[ra - 2]
-      const K = tA ? a.shape[ra - 2] : a.shape[ra - 1]
-      const Kb = tB ? b.shape[rb - 1] : b.shape[rb - 2]
-      const N = tB ? b.shape[rb - 2] : b.shape[rb - 1]
-      if (K !== Kb) return fallback(args) // the cpu kernel raises tfjs's own error
-      const aBatch = a.shape.slice(0, -2)
-      const bBatch = b.shape.slice(0, -2)
-      const outBatch = tf.backend_util.assertAndGetBroadcastShape(aBatch, bBatch)
-      const batch = sizeFromShape(outBatch)
-      const out = allocFloat32(be, batch * M * N)
-      dims[0] = batch
-      dims[1] = sizeFromShape(aBatch)
-      dims[2] = sizeFromShape(bBatch)
-      dims[3] = M
-      dims[4] = N
-      dims[5] = K
-      dims[6] = tA ? 1 : 0
-      dims[7] = tB ? 1 : 0
-      addon.matMul(av, bv, out, dims, batchIndex(aBatch, outBatch), batchIndex(bBatch, outBatch))
-      return output(be, [...outBatch, M, N], out)
-    }
-  }
-}
+export const matMulKernel = (addon: NativeAddon): tf.KernelConfig =>
+  nativeKernel(tf.BatchMatMul, (be, args) => {
+    const a = args.inputs['a'] as tf.TensorInfo
+    const b = args.inputs['b'] as tf.TensorInfo
+    const attrs = args.attrs ?? {}
+    const tA = attrs['transposeA'] === true
+    const tB = attrs['transposeB'] === true
+    const ra = a.shape.length
+    const rb = b.shape.length
+    if (ra < 2 || rb < 2) return null
+    const av = f32Values(be, a)
+    const bv = av === null ? null : f32Values(be, b)
+    if (av === null || bv === null) return null
+    const M = tA ? a.shape[ra - 1] : a.shape[ra - 2]
+    const K = tA ? a.shape[ra - 2] : a.shape[ra - 1]
+    const Kb = tB ? b.shape[rb - 1] : b.shape[rb - 2]
+    const N = tB ? b.shape[rb - 2] : b.shape[rb - 1]
+    if (K !== Kb) return null // the cpu kernel raises tfjs's own error
+    const aBatch = a.shape.slice(0, -2)
+    const bBatch = b.shape.slice(0, -2)
+    const outBatch = tf.backend_util.assertAndGetBroadcastShape(aBatch, bBatch)
+    const batch = sizeFromShape(outBatch)
+    const out = allocFloat32(be, batch * M * N)
+    dims[0] = batch
+    dims[1] = sizeFromShape(aBatch)
+    dims[2] = sizeFromShape(bBatch)
+    dims[3] = M
+    dims[4] = N
+    dims[5] = K
+    dims[6] = tA ? 1 : 0
+    dims[7] = tB ? 1 : 0
+    addon.matMul(av, bv, out, dims, batchIndex(aBatch, outBatch), batchIndex(bBatch, outBatch))
+    return output(be, [...outBatch, M, N], out)
+  })

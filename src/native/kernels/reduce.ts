@@ -5,15 +5,13 @@ import * as tf from '@tensorflow/tfjs-core'
 import { type NativeAddon, ReduceOp } from '../addon.js'
 import {
   allocFloat32,
-  cpuBackendOf,
-  cpuKernel,
-  dimsScratch,
   f32Values,
   maxRank,
-  nativeBackendName,
+  nativeKernel,
   output,
   recycle,
   sizeFromShape,
+  stridedDims,
   stridesOf
 } from './support.js'
 
@@ -66,48 +64,38 @@ export const planReduction = (shape: ReadonlyArray<number>, axes: ReadonlyArray<
 }
 
 /** A float32 fast path for a reduction kernel; other dtypes (and empty Max/Min) go to the cpu kernel. */
-export const reduceKernel = (
-  addon: NativeAddon,
-  kernelName: string,
-  axisAttr: string,
-  op: ReduceOp
-): tf.KernelConfig => {
-  const fallback = cpuKernel(kernelName)
-  return {
-    kernelName,
-    backendName: nativeBackendName,
-    kernelFunc: (args) => {
-      const be = cpuBackendOf(args)
-      const x = args.inputs['x'] as tf.TensorInfo
-      const xv = f32Values(be, x)
-      if (xv === null || x.shape.length > maxRank) return fallback(args)
-      const attrs = args.attrs ?? {}
-      const axes = tf.util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape)
-      const keepDims = attrs['keepDims'] === true
-      const plan = planReduction(x.shape, axes)
-      if (plan.reduce === 0 && (op === ReduceOp.max || op === ReduceOp.min)) return fallback(args)
-      let src = xv
-      if (plan.perm !== null) {
-        const st = stridesOf(x.shape)
-        const r = x.shape.length
-        dimsScratch[0] = r
-        for (let d = 0; d < r; d++) {
-          dimsScratch[1 + d] = x.shape[plan.perm[d]]
-          dimsScratch[1 + r + d] = st[plan.perm[d]]
-        }
-        src = allocFloat32(be, xv.length)
-        addon.stridedCopy(xv, src, dimsScratch)
-      }
-      const out = allocFloat32(be, plan.outer * plan.inner)
-      addon.reduce(op, src, out, plan.outer, plan.reduce, plan.inner)
-      if (src !== xv) recycle(be, src)
-      const outShape = keepDims
-        ? x.shape.map((s, d) => (axes.includes(d) ? 1 : s))
-        : x.shape.filter((_, d) => !axes.includes(d))
-      return output(be, outShape, out)
+export const reduceKernel = (addon: NativeAddon, kernelName: string, axisAttr: string, op: ReduceOp): tf.KernelConfig =>
+  nativeKernel(kernelName, (be, args) => {
+    const x = args.inputs['x'] as tf.TensorInfo
+    const xv = f32Values(be, x)
+    if (xv === null || x.shape.length > maxRank) return null
+    const attrs = args.attrs ?? {}
+    const axes = tf.util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape)
+    const keepDims = attrs['keepDims'] === true
+    const plan = planReduction(x.shape, axes)
+    if (plan.reduce === 0 && (op === ReduceOp.max || op === ReduceOp.min)) return null
+    let src = xv
+    if (plan.perm !== null) {
+      const perm = plan.perm
+      const st = stridesOf(x.shape)
+      src = allocFloat32(be, xv.length)
+      addon.stridedCopy(
+        xv,
+        src,
+        stridedDims(
+          perm.map((p) => x.shape[p]),
+          perm.map((p) => st[p])
+        )
+      )
     }
-  }
-}
+    const out = allocFloat32(be, plan.outer * plan.inner)
+    addon.reduce(op, src, out, plan.outer, plan.reduce, plan.inner)
+    if (src !== xv) recycle(be, src)
+    const outShape = keepDims
+      ? x.shape.map((s, d) => (axes.includes(d) ? 1 : s))
+      : x.shape.filter((_, d) => !axes.includes(d))
+    return output(be, outShape, out)
+  })
 
 /** The native reduction kernel configs (one per entry of reduceKernelOps). */
 export const reduceKernels = (addon: NativeAddon): ReadonlyArray<tf.KernelConfig> =>

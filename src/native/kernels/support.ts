@@ -69,6 +69,33 @@ export const cpuKernel = (kernelName: string): tf.KernelFunc => {
   return k.kernelFunc
 }
 
+/**
+ * A native kernel: `fast(be, args)` computes the output, or returns null for what it does not handle
+ * (other dtypes, shapes, ranks above `maxRank`), which then runs the stock cpu kernel.
+ */
+export const nativeKernel = (
+  kernelName: string,
+  fast: (be: MathBackendCPU, args: KernelArgs) => tf.TensorInfo | null
+): tf.KernelConfig => {
+  const fallback = cpuKernel(kernelName)
+  return {
+    kernelName,
+    backendName: nativeBackendName,
+    kernelFunc: (args) => fast(cpuBackendOf(args), args) ?? fallback(args)
+  }
+}
+
+/** `dimsScratch` as [rank, shape, strides]: the descriptor of the addon's strided copy. */
+export const stridedDims = (shape: ReadonlyArray<number>, strides: ReadonlyArray<number>): Int32Array => {
+  const r = shape.length
+  dimsScratch[0] = r
+  for (let d = 0; d < r; d++) {
+    dimsScratch[1 + d] = shape[d]
+    dimsScratch[1 + r + d] = strides[d]
+  }
+  return dimsScratch
+}
+
 /** Product of a shape. */
 export const sizeFromShape = sizeOf
 

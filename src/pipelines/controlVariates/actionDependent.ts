@@ -13,13 +13,14 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core'
+import type { ArrayParams } from '../../graph/nn.js'
 import type { Rng } from '../../base/rng.js'
 import { type Params, disposeParams, gradients } from '../../graph/autodiff.js'
 import { initMlpArrays, mlpForward, mlpSpec, type MlpSpec } from '../../graph/nn.js'
-import { type EpisodeBatch, returnsToGo, sliceEpisodes } from '../episodes.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { type EpisodeBatch, returnsToGo, targetStats } from '../episodes.js'
 import { type AdamState, adamInit, adamStep } from '../optim/adam.js'
-import { targetStats } from './valueNet.js'
-import type { ArrayParams } from '../optim/params.js'
+import { type ControlVariateKind, crossFitted, perActionComponent, statelessControlVariate } from './controlVariate.js'
 import { type PolicySpec, policyMean, toArrays, toTensors } from '../policy.js'
 
 export interface ActionDependentOptions {
@@ -151,15 +152,32 @@ export const fitActionDependentBaselines = (
   o: ActionDependentOptions,
   rngFor: (task: number, part: string) => Rng
 ): ReadonlyArray<Float32Array> =>
-  batches.map((b, k) => {
-    if (b.episodes < 2) return new Float32Array(b.episodes * b.horizon * b.actDim)
-    const h = Math.ceil(b.episodes / 2)
-    const halves = [sliceEpisodes(b, 0, h), sliceEpisodes(b, h, b.episodes)] as const
-    const qs = halves.map((half, i) => fitQ(half, o, rngFor(k, `fit-${i}`)))
-    const first = predictBaselines(halves[0], qs[1], policySpec, policies[k], o, rngFor(k, 'draws-0'))
-    const second = predictBaselines(halves[1], qs[0], policySpec, policies[k], o, rngFor(k, 'draws-1'))
-    const out = new Float32Array(b.episodes * b.horizon * b.actDim)
-    out.set(first, 0)
-    out.set(second, first.length)
-    return out
-  })
+  batches.map((b, k) =>
+    crossFitted(b, b.actDim, (i, own, other) =>
+      predictBaselines(
+        own,
+        fitQ(other, o, rngFor(k, `fit-${1 - i}`)),
+        policySpec,
+        policies[k],
+        o,
+        rngFor(k, `draws-${i}`)
+      )
+    )
+  )
+
+/** The per-task action-dependent control variate of Eq. 11 (`--cv action-dependent`). */
+export const actionDependentControlVariate: ControlVariateKind = statelessControlVariate({
+  name: 'action-dependent',
+  description: 'per-task action-dependent baselines b_i(s_t, a_t^{-i}) (paper Eq. 11), from a cross-fitted Q-network',
+  shape: 'per-action-component',
+  baselines: ({ tasks, policy, settings, rng }) =>
+    E.right(
+      fitActionDependentBaselines(
+        tasks.map((s) => s.batch),
+        tasks.map((s) => s.sampledWith),
+        policy,
+        { ...settings.valueCv, gamma: settings.gamma },
+        (k, part) => rng(k, part)
+      ).map(perActionComponent)
+    )
+})

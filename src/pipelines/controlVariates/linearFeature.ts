@@ -6,7 +6,9 @@
  *
  * @packageDocumentation
  */
+import * as E from 'fp-ts/lib/Either.js'
 import { type EpisodeBatch, returnsToGo } from '../episodes.js'
+import { type ControlVariateKind, perState, statelessControlVariate } from './controlVariate.js'
 
 const featureCount = (obsDim: number): number => 2 * obsDim + 4
 
@@ -101,3 +103,12 @@ export const predictLinearBaseline = (m: LinearBaseline, b: EpisodeBatch): Float
     }
   return out
 }
+
+/** The linear feature baseline fitted on each task's batch, as a control variate (`--cv linear`). */
+export const linearControlVariate: ControlVariateKind = statelessControlVariate({
+  name: 'linear',
+  description: 'linear feature baseline (least squares on [s, s^2, t, t^2, t^3, 1]), fitted per task',
+  shape: 'per-state',
+  baselines: ({ tasks, settings }) =>
+    E.right(tasks.map(({ batch }) => perState(predictLinearBaseline(fitLinearBaseline(batch, settings.gamma), batch))))
+})

@@ -4,13 +4,13 @@
  *
  * @packageDocumentation
  */
-import { type ArrayParams, keysOf } from './params.js'
+import * as t from 'io-ts'
+import type { ArrayParams } from '../../graph/nn.js'
+import { ArrayParamsJson, keysOf } from './params.js'
 
-export interface AdamState {
-  readonly step: number
-  readonly m: ArrayParams
-  readonly v: ArrayParams
-}
+/** Adam's state: the step count and the moment estimates; as a codec, in memory and as checkpoint JSON. */
+export const AdamState = t.type({ step: t.number, m: ArrayParamsJson, v: ArrayParamsJson }, 'AdamState')
+export type AdamState = t.TypeOf<typeof AdamState>
 
 export interface AdamOptions {
   readonly lr: number

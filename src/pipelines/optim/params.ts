@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import type { ParamArray } from '../../graph/nn.js'
-
-export type ArrayParams = Readonly<Record<string, ParamArray>>
+import * as t from 'io-ts'
+import { Float32ArrayC } from '../../base/codecs.js'
+import type { ArrayParams, ParamArray } from '../../graph/nn.js'
 
 /** Keys in a fixed (sorted) order. */
 export const keysOf = (p: ArrayParams): ReadonlyArray<string> => Object.keys(p).sort()
@@ -49,6 +49,27 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 }
 
 export const allFinite = (p: ArrayParams): boolean => keysOf(p).every((k) => p[k].values.every(Number.isFinite))
+
+const ParamsJsonC = t.record(t.string, t.type({ shape: t.array(t.number), values: t.array(t.number) }))
+
+/**
+ * Parameters in memory (Float32Arrays) and in a checkpoint (number arrays): `encode` = `toJson`,
+ * `decode` = `fromJson` with the fields checked.
+ */
+export const ArrayParamsJson = new t.Type<ArrayParams, t.TypeOf<typeof ParamsJsonC>, unknown>(
+  'ArrayParams',
+  (u): u is ArrayParams =>
+    typeof u === 'object' &&
+    u !== null &&
+    Object.values(u).every(
+      (p: unknown) => typeof p === 'object' && p !== null && 'values' in p && Float32ArrayC.is(p.values)
+    ),
+  (u, c) => {
+    const j = ParamsJsonC.validate(u, c)
+    return j._tag === 'Left' ? j : t.success(fromJson(j.right))
+  },
+  (p) => toJson(p)
+)
 
 /** To JSON-safe arrays (checkpoints) and back. Float32 values survive the round trip exactly. */
 export const toJson = (p: ArrayParams): Record<string, { shape: number[]; values: number[] }> =>

@@ -17,64 +17,12 @@ import { getMujoco, heapBytes } from '../../envs/mujoco.js'
 import { getEnvSpec, type EnvSpec } from '../../envs/registry.js'
 import type { VecEnv } from '../../envs/vecEnv.js'
 import { makeMeanRunner } from './jsPolicy.js'
+import type { ChunkEvent, ChunkJob, ChunkResult } from './protocol.js'
 import type { ValidRequest } from './request.js'
-import type { PolicyArrays, PolicySpec } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------------------
-
-/** A chunk's work, as plain data (it is posted to worker threads). Per-env arrays have length n. */
-export interface ChunkJob {
-  readonly chunk: number
-  readonly envId: string
-  readonly horizon: number
-  readonly policy: PolicySpec
-  /** The parameter sets this chunk uses. */
-  readonly params: ReadonlyArray<PolicyArrays>
-  /** Per env: index into `params`. */
-  readonly paramOf: ReadonlyArray<number>
-  /** Per env: its task value. */
-  readonly tasks: ReadonlyArray<unknown>
-  /** Per env: task slot k. */
-  readonly taskIds: ReadonlyArray<number>
-  /** Per env: episode index e within its task. */
-  readonly episodeIds: ReadonlyArray<number>
-  readonly seed: number
-  readonly stream: ReadonlyArray<string | number>
-  readonly deterministic: boolean
-  /** The env receives action / actionScale (then clips it to its bounds); `actions` keep the policy's output. */
-  readonly actionScale: number
-}
-
-/** An env event of a chunk, by env index within the chunk. */
-export interface ChunkEvent {
-  readonly kind: 'diverged' | 'warning'
-  readonly env: number
-  readonly message: string
-}
-
-/** A chunk's episodes, env-major: `obs` `[n, T, obsDim]`, `rewards` `[n, T]`, ... (as `EpisodeBatch`). */
-export interface ChunkResult {
-  readonly chunk: number
-  readonly n: number
-  readonly horizon: number
-  readonly obsDim: number
-  readonly actDim: number
-  readonly obs: Float32Array
-  readonly actions: Float32Array
-  readonly rewards: Float32Array
-  readonly mask: Float32Array
-  readonly terminated: Uint8Array
-  readonly diverged: Uint8Array
-  readonly lastObs: Float32Array
-  /** Env steps taken. */
-  readonly steps: number
-  readonly events: ReadonlyArray<ChunkEvent>
-  readonly seconds: number
-  /** The MuJoCo heap size of this thread after the chunk (0 for JS envs). */
-  readonly heapBytes: number
-}
 
 /** A contiguous run `[start, start + count)` of flat episode indices. */
 export interface ChunkRange {
@@ -201,15 +149,10 @@ const mujocoHeap = async (spec: EnvSpec<unknown>): Promise<number> =>
   spec.simulator === 'mujoco' ? heapBytes(await getMujoco()) : 0
 
 /**
- * Run a chunk in this thread. `onStep(t)` is called before each time step (test hooks use it).
- * Errors: an unknown env or bad tasks (`InvalidInput`), a non-finite action (`NumericalError` naming
+ * Run a chunk in this thread. Errors: an unknown env or bad tasks (`InvalidInput`), a non-finite action (`NumericalError` naming
  * the task, episode and step).
  */
-export const runChunk = async (
-  job: ChunkJob,
-  cache: EnvCache,
-  onStep?: (t: number) => void
-): Promise<E.Either<TmamlError, ChunkResult>> => {
+export const runChunk = async (job: ChunkJob, cache: EnvCache): Promise<E.Either<TmamlError, ChunkResult>> => {
   const t0 = performance.now()
   const found = getEnvSpec(job.envId)
   if (E.isLeft(found)) return found
@@ -221,7 +164,7 @@ export const runChunk = async (
   if (E.isLeft(acquired)) return acquired
   const env = acquired.right
   try {
-    const result = simulate(job, env, onStep)
+    const result = simulate(job, env)
     if (E.isLeft(result)) return result
     return E.right({ ...result.right, seconds: (performance.now() - t0) / 1000, heapBytes: await mujocoHeap(spec) })
   } finally {
@@ -231,8 +174,7 @@ export const runChunk = async (
 
 const simulate = (
   job: ChunkJob,
-  env: VecEnv<unknown>,
-  onStep: ((t: number) => void) | undefined
+  env: VecEnv<unknown>
 ): E.Either<TmamlError, Omit<ChunkResult, 'seconds' | 'heapBytes'>> => {
   const { obsDim, actDim, n } = env
   const T = job.horizon
@@ -272,7 +214,6 @@ const simulate = (
   }
 
   for (let t = 0; t < T && nAlive > 0; t++) {
-    onStep?.(t)
     runner.mean(obs, n, mean, alive, paramOf)
     for (let i = 0; i < n; i++) {
       if (alive[i] === 0) continue

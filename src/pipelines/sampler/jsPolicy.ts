@@ -13,8 +13,9 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
+import type { ArrayParams } from '../../graph/nn.js'
 import type { FieldIssue, TmamlError } from '../../base/errors.js'
-import type { PolicyArrays, PolicySpec } from './types.js'
+import type { PolicySpec } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // shapes
@@ -97,7 +98,7 @@ const showPolicy = (spec: PolicySpec): string =>
  * @category utils
  * @since 0.1.0
  */
-export const checkPolicyParams = (spec: PolicySpec, params: PolicyArrays): E.Either<TmamlError, PolicyArrays> => {
+export const checkPolicyParams = (spec: PolicySpec, params: ArrayParams): E.Either<TmamlError, ArrayParams> => {
   const issues = policyParamIssues(spec, params, 'params')
   if (issues.length > 0) return E.left({ _tag: 'DecodeError', source: 'policy parameters', issues })
   return E.right(Object.fromEntries(policyParamShapes(spec).map(([name]) => [name, params[name]])))
@@ -150,10 +151,10 @@ const blockRows = 4
  * @category constructors
  * @since 0.1.0
  */
-export const makeMeanRunner = (spec: PolicySpec, sets: ReadonlyArray<PolicyArrays>): MeanRunner => {
+export const makeMeanRunner = (spec: PolicySpec, sets: ReadonlyArray<ArrayParams>): MeanRunner => {
   const sizes = [spec.obsDim, ...spec.hidden, spec.actDim]
   const nLayers = sizes.length - 1
-  const take = (params: PolicyArrays, name: string, size: number): Float32Array => {
+  const take = (params: ArrayParams, name: string, size: number): Float32Array => {
     const p = params[name]
     if (p === undefined || !(p.values instanceof Float32Array) || p.values.length !== size)
       throw new RangeError(`gaussianMlpMean: parameter ${name} is missing or not ${size} float32 numbers`)
@@ -324,7 +325,7 @@ export const makeMeanRunner = (spec: PolicySpec, sets: ReadonlyArray<PolicyArray
  * @category utils
  * @since 0.1.0
  */
-export const gaussianMlpMean = (spec: PolicySpec, params: PolicyArrays, obs: Float32Array): Float32Array => {
+export const gaussianMlpMean = (spec: PolicySpec, params: ArrayParams, obs: Float32Array): Float32Array => {
   if (obs.length % spec.obsDim !== 0)
     throw new RangeError(`gaussianMlpMean: ${obs.length} observation numbers is not a multiple of ${spec.obsDim}`)
   const n = obs.length / spec.obsDim

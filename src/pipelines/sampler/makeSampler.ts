@@ -26,11 +26,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { invalidInput, resourceError, type TmamlError } from '../../base/errors.js'
-import { chunkJob, makeEnvCache, planChunks, runChunk, type ChunkJob, type ChunkResult } from './chunk.js'
-import type { Crash } from './protocol.js'
+import { chunkJob, makeEnvCache, planChunks, runChunk } from './chunk.js'
+import type { ChunkJob, ChunkResult } from './protocol.js'
 import { validateRequest, type ValidRequest } from './request.js'
 import { samplerWorkerPath, startSamplerWorker, type SamplerWorker } from './samplerWorker.js'
-import type { EpisodeBatch, Sampler, SamplerEvent, SamplerOptions, SamplerTestHooks } from './types.js'
+import type { EpisodeBatch, Sampler, SamplerEvent, SamplerOptions } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // assembling results
@@ -157,6 +157,7 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
       scriptPath: scriptPath.right,
       cacheEnvs,
       startTimeoutMs,
+      spawn: opts.spawnWorker,
       onDeath: (reason, threadId) => {
         emit({ _tag: 'WorkerDied', worker: slot.index, threadId, reason })
         // An idle worker is replaced at once; a busy one by the request that was using it.
@@ -218,26 +219,10 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
     return E.right(results)
   }
 
-  const hooksActive = (hooks: SamplerTestHooks | undefined): hooks is SamplerTestHooks =>
-    hooks !== undefined && process.env.TMAML_TEST_HOOKS === '1'
-
-  const runOnWorkers = async (
-    jobs: ReadonlyArray<ChunkJob>,
-    hooks: SamplerTestHooks | undefined
-  ): Promise<E.Either<TmamlError, ChunkResult[]>> => {
+  const runOnWorkers = async (jobs: ReadonlyArray<ChunkJob>): Promise<E.Either<TmamlError, ChunkResult[]>> => {
     const results: Array<ChunkResult | undefined> = jobs.map(() => undefined)
     const queue = jobs.map((job) => ({ job, attempts: 0 }))
     let failure: TmamlError | undefined
-    let crashes = hooksActive(hooks) ? (hooks.times ?? 1) : 0
-
-    const crashFor = (slot: Slot): { readonly crash: Crash | undefined; readonly killAfterMs: number | undefined } => {
-      if (!hooksActive(hooks) || crashes <= 0 || slot.index !== (hooks.worker ?? 0))
-        return { crash: undefined, killAfterMs: undefined }
-      crashes--
-      if (hooks.crash === 'terminate') return { crash: undefined, killAfterMs: hooks.afterMs ?? 10 }
-      return { crash: { mode: hooks.crash, afterSteps: hooks.afterSteps ?? 0 }, killAfterMs: undefined }
-    }
-
     const loop = async (slot: Slot): Promise<void> => {
       while (failure === undefined) {
         const item = queue.shift()
@@ -248,12 +233,9 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
           return
         }
         const { job } = item
-        const { crash, killAfterMs } = crashFor(slot)
         const timeoutMs = Math.round(timeouts.base + timeouts.perStep * job.taskIds.length * job.horizon)
         slot.busy = true
-        const running = w.right.run(job, crash, timeoutMs)
-        if (killAfterMs !== undefined) setTimeout(() => w.right.kill(), killAfterMs)
-        const outcome = await running
+        const outcome = await w.right.run(job, timeoutMs)
         slot.busy = false
         if (outcome._tag === 'Done') {
           if (E.isLeft(outcome.result)) {
@@ -309,7 +291,7 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
     const total = req.tasks.length * req.episodesPerTask
     const ranges = planChunks(total, Math.max(1, workers) * (workers === 0 ? 1 : chunksPerWorker), maxChunkEpisodes)
     const jobs = ranges.map((range, c) => chunkJob(req, c, range))
-    const results = workers === 0 ? await runHere(jobs) : await runOnWorkers(jobs, req.testHooks)
+    const results = workers === 0 ? await runHere(jobs) : await runOnWorkers(jobs)
     if (E.isLeft(results)) return results
     for (const r of results.right) {
       const job = jobs[r.chunk]

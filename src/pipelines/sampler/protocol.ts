@@ -1,28 +1,37 @@
 /**
- * Messages between the sampler (main thread) and its worker threads, as io-ts codecs: both ends decode
- * what they receive, so a malformed message is an error naming its fields, not a crash.
+ * The work of a worker thread and the messages between the sampler (main thread) and its workers, as
+ * io-ts codecs whose types are derived from them: both ends decode what they receive, so a malformed
+ * message is an error naming its fields, not a crash.
  *
  * @packageDocumentation
  */
 import * as t from 'io-ts'
+import { Float32ArrayC, Uint8ArrayC } from '../../base/codecs.js'
 import { eitherC } from '../../base/errors.js'
-import { Float32ArrayC, Uint8ArrayC } from '../../envs/workerProtocol.js'
-import { PolicySpecC } from './request.js'
-import type { ChunkJob, ChunkResult } from './chunk.js'
+import { PolicySpec } from './types.js'
 
-const PolicyArrayC = t.readonly(t.type({ shape: t.readonlyArray(t.number), values: Float32ArrayC }))
+const ParamArrayC = t.readonly(t.type({ shape: t.readonlyArray(t.number), values: Float32ArrayC }))
 
-/** @category codecs */
-export const ChunkJobC: t.Type<ChunkJob, ChunkJob, unknown> = t.readonly(
+// -------------------------------------------------------------------------------------------------
+// chunks
+// -------------------------------------------------------------------------------------------------
+
+/** A chunk's work, as plain data (it is posted to worker threads). Per-env arrays have length n. */
+export const ChunkJob = t.readonly(
   t.type({
     chunk: t.number,
     envId: t.string,
     horizon: t.number,
-    policy: PolicySpecC,
-    params: t.readonlyArray(t.readonly(t.record(t.string, PolicyArrayC))),
+    policy: PolicySpec,
+    /** The parameter sets this chunk uses. */
+    params: t.readonlyArray(t.readonly(t.record(t.string, ParamArrayC))),
+    /** Per env: index into `params`. */
     paramOf: t.readonlyArray(t.number),
+    /** Per env: its task value. */
     tasks: t.readonlyArray(t.unknown),
+    /** Per env: task slot k. */
     taskIds: t.readonlyArray(t.number),
+    /** Per env: episode index e within its task. */
     episodeIds: t.readonlyArray(t.number),
     seed: t.number,
     stream: t.readonlyArray(t.union([t.string, t.number])),
@@ -31,28 +40,16 @@ export const ChunkJobC: t.Type<ChunkJob, ChunkJob, unknown> = t.readonly(
   }),
   'ChunkJob'
 )
+export type ChunkJob = t.TypeOf<typeof ChunkJob>
 
-/** How a worker should fail on purpose (test hooks), after `afterSteps` time steps. */
-export const CrashC = t.type({
-  mode: t.union([t.literal('exit'), t.literal('throw'), t.literal('hang')]),
-  afterSteps: t.number
-})
-export type Crash = t.TypeOf<typeof CrashC>
+/** An env event of a chunk, by env index within the chunk. */
+export const ChunkEvent = t.readonly(
+  t.type({ kind: t.union([t.literal('diverged'), t.literal('warning')]), env: t.number, message: t.string })
+)
+export type ChunkEvent = t.TypeOf<typeof ChunkEvent>
 
-/** Run a chunk. */
-export const ChunkMessage = t.type({
-  kind: t.literal('chunk'),
-  id: t.number,
-  job: ChunkJobC,
-  crash: t.union([CrashC, t.undefined])
-})
-export type ChunkMessage = t.TypeOf<typeof ChunkMessage>
-
-export const ToWorker = ChunkMessage
-export type ToWorker = ChunkMessage
-
-/** @category codecs */
-export const ChunkResultC: t.Type<ChunkResult, ChunkResult, unknown> = t.readonly(
+/** A chunk's episodes, env-major: `obs` `[n, T, obsDim]`, `rewards` `[n, T]`, ... (as `EpisodeBatch`). */
+export const ChunkResult = t.readonly(
   t.type({
     chunk: t.number,
     n: t.number,
@@ -66,15 +63,24 @@ export const ChunkResultC: t.Type<ChunkResult, ChunkResult, unknown> = t.readonl
     terminated: Uint8ArrayC,
     diverged: Uint8ArrayC,
     lastObs: Float32ArrayC,
+    /** Env steps taken. */
     steps: t.number,
-    events: t.readonlyArray(
-      t.type({ kind: t.union([t.literal('diverged'), t.literal('warning')]), env: t.number, message: t.string })
-    ),
+    events: t.readonlyArray(ChunkEvent),
     seconds: t.number,
+    /** The MuJoCo heap size of this thread after the chunk (0 for JS envs). */
     heapBytes: t.number
   }),
   'ChunkResult'
 )
+export type ChunkResult = t.TypeOf<typeof ChunkResult>
+
+// -------------------------------------------------------------------------------------------------
+// messages
+// -------------------------------------------------------------------------------------------------
+
+/** Run a chunk. */
+export const ToWorker = t.type({ kind: t.literal('chunk'), id: t.number, job: ChunkJob }, 'SamplerWorkerRequest')
+export type ToWorker = t.TypeOf<typeof ToWorker>
 
 /** The worker is up; `mujoco` says whether its MuJoCo module loaded (`message`: why not). */
 export const ReadyMessage = t.type({
@@ -88,7 +94,7 @@ export const ReadyMessage = t.type({
 export const ResultMessage = t.type({
   kind: t.literal('result'),
   id: t.number,
-  result: eitherC(ChunkResultC)
+  result: eitherC(ChunkResult)
 })
 
 export const FromWorker = t.union([ReadyMessage, ResultMessage], 'SamplerWorkerResponse')

@@ -7,71 +7,11 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import * as t from 'io-ts'
+import type { ArrayParams } from '../../graph/nn.js'
 import { decodeWith, fieldIssues, type FieldIssue, type TmamlError } from '../../base/errors.js'
 import { envIds, getEnvSpec, type EnvSpec } from '../../envs/registry.js'
-import { FiniteNumber, PositiveInt } from '../../envs/tasks.js'
 import { policyParamIssues, policyParamShapes } from './jsPolicy.js'
-import type { PolicyArrays, PolicySpec, SamplerTestHooks } from './types.js'
-
-// -------------------------------------------------------------------------------------------------
-// codecs
-// -------------------------------------------------------------------------------------------------
-
-const NonNegativeInt = new t.Type<number, number, unknown>(
-  'NonNegativeInt',
-  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0,
-  (u, c) =>
-    typeof u === 'number' && Number.isInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c, 'an integer >= 0'),
-  t.identity
-)
-
-/** @category codecs @since 0.1.0 */
-export const PolicySpecC: t.Type<PolicySpec, PolicySpec, unknown> = t.readonly(
-  t.type({
-    obsDim: PositiveInt,
-    actDim: PositiveInt,
-    hidden: t.readonlyArray(PositiveInt),
-    activation: t.union([t.literal('tanh'), t.literal('relu')])
-  }),
-  'PolicySpec'
-)
-
-/** @category codecs @since 0.1.0 */
-export const SamplerTestHooksC: t.Type<SamplerTestHooks, SamplerTestHooks, unknown> = t.readonly(
-  t.intersection([
-    t.type({ crash: t.union([t.literal('exit'), t.literal('throw'), t.literal('hang'), t.literal('terminate')]) }),
-    t.partial({ worker: NonNegativeInt, times: NonNegativeInt, afterSteps: NonNegativeInt, afterMs: NonNegativeInt })
-  ]),
-  'SamplerTestHooks'
-)
-
-const isScale = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u) && u > 0
-const ActionScale = new t.Type<number, number, unknown>(
-  'ActionScale',
-  isScale,
-  (u, c) => (isScale(u) ? t.success(u) : t.failure(u, c, 'a finite number > 0')),
-  t.identity
-)
-
-/** The structure of a `RolloutRequest` (tasks and parameters are checked against the env afterwards). */
-const RolloutRequestShape = t.intersection([
-  t.type({
-    envId: t.string,
-    tasks: t.readonlyArray(t.unknown),
-    episodesPerTask: PositiveInt,
-    horizon: PositiveInt,
-    policy: PolicySpecC,
-    params: t.readonlyArray(t.unknown),
-    seed: FiniteNumber,
-    stream: t.readonlyArray(t.union([t.string, FiniteNumber]))
-  }),
-  t.partial({
-    deterministic: t.union([t.boolean, t.undefined]),
-    actionScale: t.union([ActionScale, t.undefined]),
-    testHooks: t.union([SamplerTestHooksC, t.undefined])
-  })
-])
+import { RolloutRequest } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // validation
@@ -83,19 +23,10 @@ const RolloutRequestShape = t.intersection([
  * @category model
  * @since 0.1.0
  */
-export interface ValidRequest {
+export type ValidRequest = Readonly<Omit<RolloutRequest, 'deterministic' | 'actionScale'>> & {
   readonly spec: EnvSpec<unknown>
-  readonly envId: string
-  readonly tasks: ReadonlyArray<unknown>
-  readonly episodesPerTask: number
-  readonly horizon: number
-  readonly policy: PolicySpec
-  readonly params: ReadonlyArray<PolicyArrays>
-  readonly seed: number
-  readonly stream: ReadonlyArray<string | number>
   readonly deterministic: boolean
   readonly actionScale: number
-  readonly testHooks: SamplerTestHooks | undefined
 }
 
 const source = 'rollout request'
@@ -113,7 +44,7 @@ const maxEnvSteps = 50_000_000
  * @since 0.1.0
  */
 export const validateRequest = (u: unknown): E.Either<TmamlError, ValidRequest> => {
-  const shape = decodeWith(RolloutRequestShape, source)(u)
+  const shape = decodeWith(RolloutRequest, source)(u)
   if (E.isLeft(shape)) return shape
   const req = shape.right
   const found = getEnvSpec(req.envId)
@@ -162,10 +93,7 @@ export const validateRequest = (u: unknown): E.Either<TmamlError, ValidRequest> 
   req.params.forEach((p, i) => issues.push(...policyParamIssues(req.policy, p, `params.${i}`)))
   if (issues.length > 0) return fail(issues)
   const names = policyParamShapes(req.policy).map(([name]) => name)
-  const params = req.params.map((p): PolicyArrays => {
-    const record = p as PolicyArrays
-    return Object.fromEntries(names.map((name) => [name, record[name]]))
-  })
+  const params = req.params.map((p): ArrayParams => Object.fromEntries(names.map((name) => [name, p[name]])))
   return E.right({
     spec,
     envId: req.envId,
@@ -177,7 +105,6 @@ export const validateRequest = (u: unknown): E.Either<TmamlError, ValidRequest> 
     seed: req.seed,
     stream: req.stream,
     deterministic: req.deterministic === true,
-    actionScale: req.actionScale ?? 1,
-    testHooks: req.testHooks
+    actionScale: req.actionScale ?? 1
   })
 }

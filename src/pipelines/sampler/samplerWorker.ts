@@ -14,8 +14,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { decodeWith, resourceError, type TmamlError } from '../../base/errors.js'
-import type { ChunkJob, ChunkResult } from './chunk.js'
-import { FromWorker, type Crash, type ToWorker } from './protocol.js'
+import { type ChunkJob, type ChunkResult, FromWorker, type ToWorker } from './protocol.js'
+import type { SamplerWorkerData } from './types.js'
 
 /** The outcome of running a chunk on a worker. */
 export type RunOutcome =
@@ -26,12 +26,10 @@ export type RunOutcome =
 export interface SamplerWorker {
   readonly threadId: number
   /** Run `job`; `Lost` if the worker dies or `timeoutMs` passes (the worker is then terminated). */
-  readonly run: (job: ChunkJob, crash: Crash | undefined, timeoutMs: number) => Promise<RunOutcome>
+  readonly run: (job: ChunkJob, timeoutMs: number) => Promise<RunOutcome>
   readonly isDead: () => boolean
   /** Stop the thread on purpose (no death is reported). */
   readonly terminate: () => Promise<void>
-  /** Kill the thread as if it had crashed (test hooks): reported as a death. */
-  readonly kill: () => void
 }
 
 /**
@@ -60,6 +58,8 @@ export const samplerWorkerPath = (): E.Either<TmamlError, string> => {
 export interface StartOptions {
   readonly scriptPath: string
   readonly cacheEnvs: boolean
+  /** How the thread is created (`SamplerOptions.spawnWorker`); default `new Worker(script, { workerData })`. */
+  readonly spawn?: (script: string, workerData: SamplerWorkerData) => Worker
   readonly startTimeoutMs: number
   /** Called once when the thread dies other than by `terminate()` (crash, exit, kill, timeout). */
   readonly onDeath: (reason: string, threadId: number) => void
@@ -71,7 +71,9 @@ export const startSamplerWorker = (opts: StartOptions): Promise<E.Either<TmamlEr
     const where = 'sampler worker'
     let worker: Worker
     try {
-      worker = new Worker(opts.scriptPath, { workerData: { cacheEnvs: opts.cacheEnvs } })
+      const workerData: SamplerWorkerData = { cacheEnvs: opts.cacheEnvs }
+      worker =
+        opts.spawn === undefined ? new Worker(opts.scriptPath, { workerData }) : opts.spawn(opts.scriptPath, workerData)
     } catch (e) {
       resolveStart(
         E.left(resourceError(where, `cannot start ${opts.scriptPath}: ${e instanceof Error ? e.message : String(e)}`))
@@ -133,7 +135,7 @@ export const startSamplerWorker = (opts: StartOptions): Promise<E.Either<TmamlEr
 
     const handle: SamplerWorker = {
       threadId,
-      run: (job, crash, timeoutMs) => {
+      run: (job, timeoutMs) => {
         if (dead) return Promise.resolve({ _tag: 'Lost', reason: `thread ${threadId} is dead` })
         const id = nextId++
         return new Promise<RunOutcome>((resolve) => {
@@ -147,7 +149,7 @@ export const startSamplerWorker = (opts: StartOptions): Promise<E.Either<TmamlEr
             clearTimeout(timer)
             resolve(o)
           })
-          const msg: ToWorker = { kind: 'chunk', id, job, crash }
+          const msg: ToWorker = { kind: 'chunk', id, job }
           try {
             worker.postMessage(msg)
           } catch (e) {
@@ -164,9 +166,6 @@ export const startSamplerWorker = (opts: StartOptions): Promise<E.Either<TmamlEr
       terminate: async () => {
         intentional = true
         await worker.terminate()
-      },
-      kill: () => {
-        void worker.terminate()
       }
     }
   })

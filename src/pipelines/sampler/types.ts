@@ -7,7 +7,11 @@
  * @packageDocumentation
  */
 import type * as E from 'fp-ts/lib/Either.js'
+import type { Worker } from 'node:worker_threads'
+import * as t from 'io-ts'
+import { FiniteNumber, PositiveInt, PositiveNumber } from '../../base/codecs.js'
 import type { TmamlError } from '../../base/errors.js'
+import type { ArrayParams } from '../../graph/nn.js'
 
 // -------------------------------------------------------------------------------------------------
 // policy
@@ -21,56 +25,34 @@ import type { TmamlError } from '../../base/errors.js'
  * @category model
  * @since 0.1.0
  */
-export interface PolicySpec {
-  readonly obsDim: number
-  readonly actDim: number
-  readonly hidden: ReadonlyArray<number>
-  readonly activation: 'tanh' | 'relu'
-}
-
-/** One parameter: its shape and its values in row-major order. @category model @since 0.1.0 */
-export interface PolicyArray {
-  readonly shape: ReadonlyArray<number>
-  readonly values: Float32Array
-}
+export const PolicySpec = t.readonly(
+  t.type({
+    obsDim: PositiveInt,
+    actDim: PositiveInt,
+    hidden: t.readonlyArray(PositiveInt),
+    activation: t.union([t.literal('tanh'), t.literal('relu')])
+  }),
+  'PolicySpec'
+)
+export type PolicySpec = t.TypeOf<typeof PolicySpec>
 
 /**
- * A policy's parameters as plain arrays, named as in `src/graph/nn.ts`: `W0, b0, ..., W{L-1}, b{L-1}`
- * (`W_l` has shape `[in, out]`, row-major; layer l computes `x W_l + b_l`) and `logStd` `[actDim]`.
- * `L = hidden.length + 1`. Other keys are ignored (and not shipped to workers).
- *
- * @category model
- * @since 0.1.0
+ * A parameter set as a record, checked here only for being one: each parameter's shape and values
+ * are checked against the policy by `validateRequest` (its issues name the parameter).
  */
-export type PolicyArrays = Readonly<Record<string, PolicyArray>>
+const ParamRecord = new t.Type<ArrayParams, ArrayParams, unknown>(
+  'ArrayParams',
+  (u): u is ArrayParams => typeof u === 'object' && u !== null && !Array.isArray(u),
+  (u, c) =>
+    typeof u === 'object' && u !== null && !Array.isArray(u)
+      ? t.success(u as ArrayParams)
+      : t.failure(u, c, 'a record of parameter arrays'),
+  t.identity
+)
 
 // -------------------------------------------------------------------------------------------------
 // requests and results
 // -------------------------------------------------------------------------------------------------
-
-/**
- * Test-only fault injection, honoured only when the environment variable `TMAML_TEST_HOOKS` is `1` in
- * the thread that calls `sample` (ignored otherwise). The first `times` chunks dispatched to worker
- * slot `worker` in this request (retries included) fail the way `crash` says:
- * - `'exit'`: the worker calls `process.exit(3)` after `afterSteps` time steps of the chunk;
- * - `'throw'`: an uncaught exception in the worker after `afterSteps` steps (the thread dies with an error);
- * - `'hang'`: the worker spins forever after `afterSteps` steps (only the chunk timeout ends it);
- * - `'terminate'`: the main thread calls `worker.terminate()` `afterMs` ms after posting the chunk.
- *
- * @category model
- * @since 0.1.0
- */
-export interface SamplerTestHooks {
-  readonly crash: 'exit' | 'throw' | 'hang' | 'terminate'
-  /** Worker slot index, default 0. */
-  readonly worker?: number
-  /** Default 1. */
-  readonly times?: number
-  /** Default 0. */
-  readonly afterSteps?: number
-  /** Default 10. */
-  readonly afterMs?: number
-}
 
 /**
  * What to sample: `episodesPerTask` episodes of at most `horizon` steps for each task of `tasks`, on
@@ -83,34 +65,42 @@ export interface SamplerTestHooks {
  * @category model
  * @since 0.1.0
  */
-export interface RolloutRequest {
-  /** A registry id (`src/envs/registry.ts`) of a continuous-action environment. */
-  readonly envId: string
-  /** One task value per task slot, each valid under the env's task codec. */
-  readonly tasks: ReadonlyArray<unknown>
-  /** An integer >= 1. */
-  readonly episodesPerTask: number
-  /** Steps per episode before truncation, an integer >= 1. */
-  readonly horizon: number
-  /** Its `obsDim`/`actDim` must equal the env's. */
-  readonly policy: PolicySpec
-  /** One parameter set per task (post-adaptation policies differ per task), or a single shared one. */
-  readonly params: ReadonlyArray<PolicyArrays>
-  /** A finite number. */
-  readonly seed: number
-  /** The path below `seed` and `'rollout'`, e.g. `[iteration, 'pre']`: distinct streams for distinct batches. */
-  readonly stream: ReadonlyArray<string | number>
-  /** `true`: action = mean (evaluation); no action noise is drawn. Default `false`. */
-  readonly deterministic?: boolean
-  /**
-   * The policy's output a reaches the simulator as clip(a / actionScale, low, high) — the action
-   * convention of ProMP, garage and pytorch-maml-rl at 10 (ENVS.md); 1 (default): clip(a), as
-   * learn2learn. Rewards see the applied action; `EpisodeBatch.actions` keep the policy's output.
-   */
-  readonly actionScale?: number
-  /** Fault injection for tests; see `SamplerTestHooks`. */
-  readonly testHooks?: SamplerTestHooks
-}
+export const RolloutRequest = t.intersection(
+  [
+    t.type({
+      /** A registry id (`src/envs/registry.ts`) of a continuous-action environment. */
+      envId: t.string,
+      /** One task value per task slot, each valid under the env's task codec. */
+      tasks: t.readonlyArray(t.unknown),
+      episodesPerTask: PositiveInt,
+      /** Steps per episode before truncation. */
+      horizon: PositiveInt,
+      /** Its `obsDim`/`actDim` must equal the env's. */
+      policy: PolicySpec,
+      /**
+       * One parameter set per task (post-adaptation policies differ per task), or a single shared one,
+       * named as in `src/graph/nn.ts`: `W0, b0, ..., W{L-1}, b{L-1}` (`W_l` [in, out] row-major, layer l
+       * computes `x W_l + b_l`, L = hidden.length + 1) and `logStd` [actDim]. Other keys are ignored.
+       */
+      params: t.readonlyArray(ParamRecord),
+      seed: FiniteNumber,
+      /** The path below `seed` and `'rollout'`, e.g. `[iteration, 'pre']`: distinct streams for distinct batches. */
+      stream: t.readonlyArray(t.union([t.string, FiniteNumber]))
+    }),
+    t.partial({
+      /** `true`: action = mean (evaluation); no action noise is drawn. Default `false`. */
+      deterministic: t.boolean,
+      /**
+       * The policy's output a reaches the simulator as clip(a / actionScale, low, high) — the action
+       * convention of ProMP, garage and pytorch-maml-rl at 10 (ENVS.md); 1 (default): clip(a), as
+       * learn2learn. Rewards see the applied action; `EpisodeBatch.actions` keep the policy's output.
+       */
+      actionScale: PositiveNumber
+    })
+  ],
+  'RolloutRequest'
+)
+export type RolloutRequest = t.TypeOf<typeof RolloutRequest>
 
 /**
  * The episodes of one task, in order e = 0..E-1; time-major within an episode. Entries after an
@@ -218,6 +208,18 @@ export interface SamplerOptions {
    * instead of creating and disposing them per chunk. Results are the same either way. Default true.
    */
   readonly cacheEnvs?: boolean
+  /**
+   * How a worker thread is created from the compiled worker script and its `workerData` (default
+   * `new Worker(script, { workerData })`). A replacement may set resource limits, or run a script of
+   * its own that serves chunks with `serveChunks` (./serve.ts), as the test suite's fault injection does.
+   */
+  readonly spawnWorker?: (script: string, workerData: SamplerWorkerData) => Worker
+}
+
+/** What a sampler worker thread is started with. @category model */
+export interface SamplerWorkerData {
+  /** Keep envs between chunks (see `SamplerOptions.cacheEnvs`). */
+  readonly cacheEnvs: boolean
 }
 
 /**

@@ -126,16 +126,14 @@ const makePanel = (container, title) => {
   return { box, canvas, ret, renderer, scene, camera }
 }
 
+/** What a panel shows: the meta-policy, or the policy after k inner steps. */
+const panelTitle = (k) => (k === 0 ? 'before adaptation (meta-policy)' : `after ${k} inner step${k === 1 ? '' : 's'}`)
+
 /** A MuJoCo robot's panels: poses from qpos by mj_forward. */
 const robotScene = async (xml, steps, container) => {
   const { mj, model, data } = await compile(xml)
   const panels = steps.map((s) => {
-    const p = makePanel(
-      container,
-      s.innerStep === 0
-        ? 'before adaptation (meta-policy)'
-        : `after ${s.innerStep} inner step${s.innerStep === 1 ? '' : 's'}`
-    )
+    const p = makePanel(container, panelTitle(s.innerStep))
     return {
       ...p,
       bodies: buildBodies(model, p.scene, tintOf(s.innerStep)),
@@ -172,12 +170,7 @@ const robotScene = async (xml, steps, container) => {
 const pointScene = (steps, task, container) => {
   const goal = Array.isArray(task?.goal) ? task.goal : typeof task?.goal === 'number' ? [task.goal, 0] : undefined
   const panels = steps.map((s) => {
-    const p = makePanel(
-      container,
-      s.innerStep === 0
-        ? 'before adaptation (meta-policy)'
-        : `after ${s.innerStep} inner step${s.innerStep === 1 ? '' : 's'}`
-    )
+    const p = makePanel(container, panelTitle(s.innerStep))
     const floor = new THREE.GridHelper(2, 20, 0x5d6670, 0x9aa3ad)
     floor.rotation.x = Math.PI / 2
     p.scene.add(floor)

@@ -1,23 +1,29 @@
 /**
- * The environment benchmark behind `tmaml envs bench` / `npm run bench:envs`: env steps per second for
- * each robot with random actions, on this thread, on 1 and 2 worker threads (aggregate), and for the
- * same MJCF stepped by native MuJoCo when Debian's `libmujoco-dev` is installed (`nativeBench.ts`).
+ * The environment benchmark behind `npm run bench:envs` (`run.ts`): env steps per second for each
+ * robot on this thread with uniformly random actions, through the rollout sampler on 1 and 2 worker
+ * threads (aggregate), and for the same MJCF stepped by native MuJoCo when Debian's `libmujoco-dev` is
+ * installed (`nativeBench.ts`).
  *
  * An "env step" is one `VecEnv.step` of one env: frame-skip physics steps plus observation, reward and
- * bookkeeping. Episodes run to the robot's horizon (health rules off) so that the wasm and native runs
- * do the same work. Each configuration is measured in `repeats` interleaved rounds and its best round
- * is reported (other processes can only slow a measurement down).
+ * bookkeeping. On this thread (and natively) episodes run to the robot's horizon (health rules off) so
+ * that the wasm and native runs do the same work. The worker columns use the sampler's worker threads
+ * (src/pipelines/sampler, the one worker layer of the project) with a random policy: a linear Gaussian
+ * policy with zero weights and unit std (the env clips its actions), episodes ended by the envs' own
+ * rules; the steps counted are those taken. Each configuration is measured in `repeats` interleaved
+ * rounds and its best round is reported (other processes can only slow a measurement down).
  *
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { formatError, invalidInput, type TmamlError } from '../base/errors.js'
+import { formatError, invalidInput, type TmamlError } from '../../src/base/errors.js'
+import { rngAt } from '../../src/base/rng.js'
+import { envSpecs, getEnvSpec } from '../../src/envs/registry.js'
+import { robots, type RobotName } from '../../src/envs/robots.js'
+import type { EnvId } from '../../src/envs/vecEnv.js'
+import { stepsTaken } from '../../src/pipelines/episodes.js'
+import { makeSampler } from '../../src/pipelines/sampler/index.js'
+import type { RolloutRequest, Sampler } from '../../src/pipelines/sampler/types.js'
 import { compileNativeBench, type NativeBench } from './nativeBench.js'
-import { envSpecs } from './registry.js'
-import { robots, type RobotName } from './robots.js'
-import { timeRandomSteps, type Timing } from './rollout.js'
-import type { EnvId } from './vecEnv.js'
-import { startEnvWorker, type EnvWorker } from './workerClient.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -30,7 +36,7 @@ export interface BenchRow {
   readonly system: string
   /** Env steps per second on one thread (the calling thread). */
   readonly stepsPerSec: number
-  /** Aggregate env steps per second with k worker threads, by k (`"1"`, `"2"`). */
+  /** Aggregate env steps per second through the sampler with k worker threads, by k (`"1"`, `"2"`). */
   readonly workers: Readonly<Record<string, number>>
   /** Env steps per second of native MuJoCo on one thread, or null when unavailable. */
   readonly nativeStepsPerSec: number | null
@@ -61,7 +67,7 @@ export interface BenchOptions {
   /** Measure native MuJoCo when available (default true). */
   readonly native?: boolean
   readonly seed?: number
-  /** Progress lines (the CLI prints them on stderr). */
+  /** Progress lines (run.ts prints them on stderr). */
   readonly progress?: (line: string) => void
 }
 
@@ -71,7 +77,7 @@ export interface BenchReport {
   readonly notes: ReadonlyArray<string>
 }
 
-/** One env per robot: what `tmaml envs bench` measures by default. */
+/** One env per robot: what the benchmark measures by default. */
 export const defaultBenchEnvs: ReadonlyArray<EnvId> = [
   'halfcheetah-dir',
   'ant-dir',
@@ -79,6 +85,111 @@ export const defaultBenchEnvs: ReadonlyArray<EnvId> = [
   'swimmer-vel',
   'humanoid-dir'
 ]
+
+// -------------------------------------------------------------------------------------------------
+// timing on this thread
+// -------------------------------------------------------------------------------------------------
+
+/** A timed run of random actions. */
+export interface TimingRequest {
+  readonly envId: string
+  /** Envs stepped together in this thread. */
+  readonly nEnvs: number
+  /** Env steps to time (counted over all envs; rounded up to a multiple of `nEnvs`). */
+  readonly steps: number
+  readonly seed: number
+}
+
+/** `steps` env steps took `seconds` (wall clock, after a warm-up). */
+export interface Timing {
+  readonly steps: number
+  readonly seconds: number
+}
+
+/**
+ * Step `nEnvs` envs of `envId` with uniformly random actions within the bounds, every episode running to
+ * the horizon (health rules off), and time it. `beforeTiming` runs after the warm-up (worker threads
+ * use it to start together).
+ */
+export const timeRandomSteps = async (
+  req: TimingRequest,
+  beforeTiming: () => void = () => undefined
+): Promise<E.Either<TmamlError, Timing>> => {
+  const spec = getEnvSpec(req.envId)
+  if (E.isLeft(spec)) return spec
+  const { nEnvs, seed } = req
+  const made = await spec.right.make({ n: nEnvs, terminateWhenUnhealthy: false })
+  if (E.isLeft(made)) return made
+  const env = made.right
+  try {
+    const { actDim, actionLow, actionHigh } = env
+    const discrete = spec.right.discreteActions
+    const rng = rngAt(seed, 'bench-actions')
+    const pool = 256
+    const actions = new Float32Array(pool * nEnvs * actDim)
+    for (let k = 0; k < actions.length; k++) {
+      const c = k % actDim
+      actions[k] = discrete !== undefined ? rng.int(discrete) : rng.uniform(actionLow[c], actionHigh[c])
+    }
+    const stepAt = (t: number): E.Either<TmamlError, unknown> => {
+      const p = t % pool
+      return env.step(actions.subarray(p * nEnvs * actDim, (p + 1) * nEnvs * actDim))
+    }
+    const started = env.reset(seed)
+    if (E.isLeft(started)) return started
+    // Warm-up: let the JIT settle (up to 200 calls or 0.2 s).
+    const warm0 = performance.now()
+    for (let t = 0; t < 200 && performance.now() - warm0 < 200; t++) {
+      const r = stepAt(t)
+      if (E.isLeft(r)) return r
+    }
+    const calls = Math.max(1, Math.ceil(req.steps / nEnvs))
+    beforeTiming()
+    const t0 = performance.now()
+    for (let t = 0; t < calls; t++) {
+      const r = stepAt(t)
+      if (E.isLeft(r)) return r
+    }
+    const seconds = (performance.now() - t0) / 1000
+    return E.right({ steps: calls * nEnvs, seconds })
+  } finally {
+    env.dispose()
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// timing on the sampler's worker threads
+// -------------------------------------------------------------------------------------------------
+
+/** About `steps` env steps of `envId` from a random policy, as one request to a sampler. */
+const randomRequest = (envId: EnvId, steps: number, seed: number): RolloutRequest => {
+  const spec = envSpecs[envId]
+  const { obsDim, actDim } = spec
+  return {
+    envId,
+    tasks: spec.sampleTasks(rngAt(seed, 'bench-tasks'), 1),
+    episodesPerTask: Math.max(8, Math.ceil(steps / spec.horizon)),
+    horizon: spec.horizon,
+    policy: { obsDim, actDim, hidden: [], activation: 'tanh' },
+    params: [
+      {
+        W0: { shape: [obsDim, actDim], values: new Float32Array(obsDim * actDim) },
+        b0: { shape: [actDim], values: new Float32Array(actDim) },
+        logStd: { shape: [actDim], values: new Float32Array(actDim) }
+      }
+    ],
+    seed,
+    stream: ['bench']
+  }
+}
+
+/** Env steps taken per second by `sampler` on `req` (wall clock). */
+const samplerTiming = async (sampler: Sampler, req: RolloutRequest): Promise<E.Either<TmamlError, Timing>> => {
+  const t0 = performance.now()
+  const r = await sampler.sample(req)
+  const seconds = (performance.now() - t0) / 1000
+  return E.map((bs: Parameters<typeof stepsTaken>[0]) => ({ steps: stepsTaken(bs), seconds }))(r)
+}
 
 // -------------------------------------------------------------------------------------------------
 // benchmark
@@ -105,21 +216,14 @@ export const benchmarkEnvs = async (options: BenchOptions): Promise<E.Either<Tma
   if (!Number.isInteger(repeats) || repeats < 1)
     return E.left(invalidInput('envs bench', `repeats must be an integer >= 1, got ${repeats}`))
   const notes: string[] = []
-  const maxWorkers = Math.max(0, ...workerCounts)
-  const workers: EnvWorker[] = []
+  const samplers = new Map<number, Sampler>()
   let nativeBench: NativeBench | undefined
   try {
-    for (let k = 0; k < maxWorkers; k++) {
-      const w = startEnvWorker()
-      if (E.isLeft(w)) return w
-      workers.push(w.right)
-    }
-    // Let every worker load its MuJoCo module before anything is timed (module start-up takes a core).
-    if (workers.length > 0 && envIds.length > 0) {
-      progress(`starting ${workers.length} worker thread${workers.length === 1 ? '' : 's'}`)
-      const ready = await Promise.all(workers.map((w) => w.time({ envId: envIds[0], nEnvs: 1, steps: 1, seed })))
-      const failed = ready.find(E.isLeft)
-      if (failed !== undefined) return failed
+    for (const k of workerCounts) {
+      progress(`starting a sampler with ${k} worker thread${k === 1 ? '' : 's'}`)
+      const s = await makeSampler({ workers: k })
+      if (E.isLeft(s)) return s
+      samplers.set(k, s.right)
     }
     if (native) {
       const nb = compileNativeBench()
@@ -148,22 +252,19 @@ export const benchmarkEnvs = async (options: BenchOptions): Promise<E.Either<Tma
         const one = await timeRandomSteps({ envId, nEnvs, steps, seed })
         if (E.isLeft(one)) return one
         single = Math.max(single, rate(one.right))
-        for (const k of workerCounts) {
-          progress(`${tag}: ${steps} env steps on each of ${k} worker thread${k === 1 ? '' : 's'}`)
-          const barrier = new SharedArrayBuffer(4)
-          const timings = await Promise.all(
-            workers
-              .slice(0, k)
-              .map((w, j) => w.time({ envId, nEnvs, steps, seed: seed + 1 + j }, { barrier, parties: k }))
+        for (const [k, sampler] of spec.discreteActions === undefined ? samplers : new Map<number, Sampler>()) {
+          progress(
+            `${tag}: about ${k * steps} env steps through the sampler on ${k} worker thread${k === 1 ? '' : 's'}`
           )
-          let total = 0
-          let slowest = 0
-          for (const t of timings) {
-            if (E.isLeft(t)) return t
-            total += t.right.steps
-            slowest = Math.max(slowest, t.right.seconds)
+          const req = randomRequest(envId, k * steps, seed + round)
+          if (round === 1) {
+            // Warm-up: every worker creates and compiles this env before anything is timed.
+            const warm = await sampler.sample(req)
+            if (E.isLeft(warm)) return warm
           }
-          perWorkers[String(k)] = Math.max(perWorkers[String(k)] ?? 0, total / slowest)
+          const t = await samplerTiming(sampler, req)
+          if (E.isLeft(t)) return t
+          perWorkers[String(k)] = Math.max(perWorkers[String(k)] ?? 0, rate(t.right))
         }
         if (nativeBench !== undefined && spec.simulator === 'mujoco' && isRobot(spec.system)) {
           progress(`${tag}: ${steps} env steps with native MuJoCo`)
@@ -193,7 +294,7 @@ export const benchmarkEnvs = async (options: BenchOptions): Promise<E.Either<Tma
     return E.right({ rows, notes })
   } finally {
     nativeBench?.cleanup()
-    await Promise.all(workers.map((w) => w.terminate()))
+    await Promise.all([...samplers.values()].map((s) => s.close()))
   }
 }
 
