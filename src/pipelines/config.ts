@@ -158,8 +158,9 @@ export const ExperimentConfig = t.type(
      */
     actionScale: PositiveNumber,
     /**
-     * Scale each task's inner-step data (rewards and baselines) by 1 / std(R_t - b_t) over its valid
-     * steps, so the inner step size means the same whatever the reward scale (the reference codes
+     * Scale each task's inner-step data (rewards and baselines) by 1 / the spread of its returns-to-go
+     * across episodes (std of R_t - mean_e R_t), so the inner step size means the same whatever the
+     * reward scale, and the same for every estimator and control variate (the reference codes
      * normalise their inner advantages).
      */
     innerNormalize: t.boolean,

@@ -89,31 +89,40 @@ export interface MetaProblem {
 // constructors
 // ---------------------------------------------------------------------------------------------
 
-/** std of R_t - b_t over a batch's valid steps (1 when there are none or it is 0). */
-export const advantageStd = (b: EpisodeBatch, baseline: Baseline, gamma: number): number => {
+/**
+ * The spread of a batch's returns-to-go across its episodes: the std over valid steps of
+ * R_t - mean_e R_t (the mean over the episodes valid at step t), 1 when there is none. It depends
+ * on the episodes only — not on the estimator or the control variate — so every method's inner step
+ * is scaled alike (a time-only baseline, as ProMP's DiCE sample processor fits).
+ */
+export const returnSpread = (b: EpisodeBatch, gamma: number): number => {
   const R = returnsToGo(b, gamma)
-  const perStep = baseline.shape === 'per-state' ? 1 : b.actDim
+  const { episodes: E, horizon: T } = b
   let n = 0
-  let sum = 0
   let sq = 0
-  for (let i = 0; i < R.length; i++) {
-    if (b.mask[i] === 0) continue
-    // A per-action-component baseline: its mean over components stands for b(s_t).
-    let bi = 0
-    for (let c = 0; c < perStep; c++) bi += baseline.values[i * perStep + c]
-    const a = R[i] - bi / perStep
-    n += 1
-    sum += a
-    sq += a * a
+  for (let t = 0; t < T; t++) {
+    let m = 0
+    let c = 0
+    for (let e = 0; e < E; e++)
+      if (b.mask[e * T + t] > 0) {
+        m += R[e * T + t]
+        c += 1
+      }
+    if (c === 0) continue
+    m /= c
+    for (let e = 0; e < E; e++)
+      if (b.mask[e * T + t] > 0) {
+        sq += (R[e * T + t] - m) ** 2
+        n += 1
+      }
   }
-  if (n === 0) return 1
-  const v = sq / n - (sum / n) ** 2
+  const v = n > 0 ? sq / n : 0
   return v > 0 ? Math.sqrt(v) : 1
 }
 
-/** A step's rewards and baselines divided by their advantage std: the inner step size becomes scale-free. */
-const scaledByAdvantageStd = <A extends WithBaseline>(d: A, gamma: number): A => {
-  const s = advantageStd(d.batch, d.baseline, gamma)
+/** A step's rewards and baselines divided by their return spread: the inner step size becomes scale-free. */
+const scaledByReturnSpread = <A extends WithBaseline>(d: A, gamma: number): A => {
+  const s = returnSpread(d.batch, gamma)
   return {
     ...d,
     batch: { ...d.batch, rewards: d.batch.rewards.map((r) => r / s) },
@@ -163,7 +172,7 @@ export const makeMetaProblem = (args: {
   readonly alpha: number
   readonly gamma: number
   readonly normalizeAdvantages: boolean
-  /** Scale each task's inner data by 1 / std(R_t - b_t) (ExperimentConfig.innerNormalize). Default false. */
+  /** Scale each task's inner data by 1 / its return spread (ExperimentConfig.innerNormalize). Default false. */
   readonly innerNormalize?: boolean
   readonly pre: ReadonlyArray<ReadonlyArray<WithBaseline>>
   readonly post: ReadonlyArray<WithBaseline>
@@ -181,7 +190,7 @@ export const makeMetaProblem = (args: {
   const pre = Array.from({ length: innerSteps }, (_, s) => {
     const steps = args.pre.map((p) => p[s])
     const d = stackedGraphData(
-      args.innerNormalize === true ? steps.map((p) => scaledByAdvantageStd(p, args.gamma)) : steps
+      args.innerNormalize === true ? steps.map((p) => scaledByReturnSpread(p, args.gamma)) : steps
     )
     const q = stackedTensors(args.pre.map((p) => p[s].sampledWith))
     const behaviour = behaviourOf(args.policy, d, q, K)
