@@ -19,6 +19,7 @@ import type { VecEnv } from '../../envs/vecEnv.js'
 import { makeMeanRunner } from './jsPolicy.js'
 import type { ChunkEvent, ChunkJob, ChunkResult } from './protocol.js'
 import type { ValidRequest } from './request.js'
+import type { EpisodeBatch, SamplerEvent } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -80,6 +81,70 @@ export const chunkJob = (req: ValidRequest, chunk: number, range: ChunkRange): C
     actionScale: req.actionScale
   }
 }
+
+// -------------------------------------------------------------------------------------------------
+// assembling results
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Copy chunk results into one batch per task. `results[i]` is the result of `jobs[i]`; together the
+ * jobs cover every episode of `req` once.
+ */
+export const assembleBatches = (
+  req: ValidRequest,
+  jobs: ReadonlyArray<ChunkJob>,
+  results: ReadonlyArray<ChunkResult>
+): ReadonlyArray<EpisodeBatch> => {
+  const { episodesPerTask: nE, horizon: T } = req
+  const { obsDim, actDim } = req.policy
+  const batches = req.tasks.map((_, task) => ({
+    task,
+    episodes: nE,
+    horizon: T,
+    obsDim,
+    actDim,
+    obs: new Float32Array(nE * T * obsDim),
+    actions: new Float32Array(nE * T * actDim),
+    rewards: new Float32Array(nE * T),
+    mask: new Float32Array(nE * T),
+    terminated: new Uint8Array(nE),
+    lastObs: new Float32Array(nE * obsDim),
+    diverged: 0
+  }))
+  results.forEach((r, c) => {
+    const job = jobs[c]
+    for (let i = 0; i < r.n; i++) {
+      const b = batches[job.taskIds[i]]
+      const e = job.episodeIds[i]
+      b.obs.set(r.obs.subarray(i * T * obsDim, (i + 1) * T * obsDim), e * T * obsDim)
+      b.actions.set(r.actions.subarray(i * T * actDim, (i + 1) * T * actDim), e * T * actDim)
+      b.rewards.set(r.rewards.subarray(i * T, (i + 1) * T), e * T)
+      b.mask.set(r.mask.subarray(i * T, (i + 1) * T), e * T)
+      b.terminated[e] = r.terminated[i]
+      b.lastObs.set(r.lastObs.subarray(i * obsDim, (i + 1) * obsDim), e * obsDim)
+      b.diverged += r.diverged[i]
+    }
+  })
+  return batches
+}
+
+const describeChunk = (job: ChunkJob): string => {
+  const n = job.taskIds.length
+  return (
+    `chunk ${job.chunk} (${n} episodes: task ${job.taskIds[0]} episode ${job.episodeIds[0]} ` +
+    `to task ${job.taskIds[n - 1]} episode ${job.episodeIds[n - 1]})`
+  )
+}
+
+/** A chunk's env events as sampler events, by task and episode. */
+export const chunkEnvEvents = (job: ChunkJob, r: ChunkResult): ReadonlyArray<SamplerEvent> =>
+  r.events.map((ev) => {
+    const task = job.taskIds[ev.env]
+    const episode = job.episodeIds[ev.env]
+    return ev.kind === 'diverged'
+      ? { _tag: 'Divergence', task, episode, message: ev.message }
+      : { _tag: 'EnvWarning', task, episode, message: ev.message }
+  })
 
 // -------------------------------------------------------------------------------------------------
 // env cache
