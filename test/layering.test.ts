@@ -26,8 +26,20 @@ const layers: Readonly<
     packages: [...fp, ...tfjs]
   },
   view: { folders: ['base', 'graph', 'envs', 'pipelines', 'plot'], packages: fp },
+  distributed: { folders: ['base', 'envs', 'pipelines'], packages: [...fp, 'bullmq', 'ioredis'] },
   cli: {
-    folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot', 'experiments', 'view'],
+    folders: [
+      'base',
+      'native',
+      'graph',
+      'estimators',
+      'envs',
+      'pipelines',
+      'plot',
+      'experiments',
+      'view',
+      'distributed'
+    ],
     packages: [...fp, ...tfjs, 'rxjs']
   }
 }
@@ -96,6 +108,8 @@ describe('layering of src/', () => {
     expect(violation('plot', '../pipelines/meta.js', at('plot'))).toBe('src/pipelines')
     expect(violation('view', '../cli/main.js', at('view'))).toBe('src/cli')
     expect(violation('pipelines', '../view/server.js', at('pipelines'))).toBe('src/view')
+    expect(violation('pipelines', '../distributed/redisSampler.js', at('pipelines'))).toBe('src/distributed')
+    expect(violation('distributed', '../cli/train.js', at('distributed'))).toBe('src/cli')
     expect(violation('pipelines', '../graph/ops.js', at('pipelines'))).toBeUndefined()
     expect(violation('pipelines', './sampler/index.js', at('pipelines'))).toBeUndefined()
   })
