@@ -1,10 +1,18 @@
 /**
- * The entry point of the child processes of `tmaml experiment compare`: `tmaml <args>` in a fresh
- * process (its own tfjs engine, MuJoCo module and core), from src (via tsx) or dist alike.
+ * The entry point of the child processes of `tmaml experiment compare` and of sweep run workers:
+ * `tmaml <args>` in a fresh process (its own tfjs engine, MuJoCo module and core), from src (via tsx) or dist alike.
  *
  * @packageDocumentation
  */
 import { main } from '../cli/main.js'
+
+// Started with an IPC channel (a sweep's run worker): end when the parent goes, however it went, so
+// that a killed worker leaves no orphan writing a run folder another worker will resume. The channel
+// must not keep this process alive by itself.
+if (process.channel !== undefined) {
+  process.channel.unref()
+  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'))
+}
 
 main(process.argv.slice(2)).then(
   (code) => {

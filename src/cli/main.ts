@@ -21,6 +21,8 @@ const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
   envs: () => import('./envs.js'),
   plot: () => import('./plot.js'),
   view: () => import('./view.js'),
+  worker: () => import('./worker.js'),
+  sweep: () => import('./sweep.js'),
   experiment: () => import('./experiment.js')
 }
 
@@ -32,6 +34,8 @@ const summaries: Readonly<Record<string, string>> = {
   envs: 'list the task distributions (their simulation speed: npm run bench:envs)',
   plot: 'plot learning curves of run folders (mean ± std over seeds) to SVG and PNG',
   view: 'a local web page: live learning curves, timings, config, and a 3D replay before/after adaptation',
+  worker: 'serve rollout chunks (or sweep runs) from a Redis server to learners on any machine',
+  sweep: 'enqueue a sweep (config x grid x seeds) of training runs on Redis; sweep status lists them',
   experiment: "the paper's evidence: grad-accuracy (Fig. 4), grad-variance (Fig. 2), compare (Fig. 3 / Table 1)"
 }
 

@@ -33,6 +33,7 @@ import type { SamplerEvent } from '../pipelines/sampler/types.js'
 import { StageError, type TrainState, trainDeps } from '../pipelines/stages.js'
 import { type IterationRecord, initialState, metaTrain, toRecord } from '../pipelines/train.js'
 import { flagOptions, parseFlags } from './flags.js'
+import { startRedisSampler } from './redisSampler.js'
 import { renderLearningCurve } from './trainPlot.js'
 
 const help = `usage: tmaml train [--config file.json] [options]
@@ -52,6 +53,8 @@ the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
   --init-log-std X      the policy's initial log standard deviation
   --eval-every N        --eval-tasks N   --checkpoint-every N
   --backend B           auto | native | wasm | cpu | tensorflow | tensorflow-gpu
+  --redis URL           sample on 'tmaml worker --redis URL' processes (any machine) instead of
+                        local threads; same results (README, "Scaling out")
   --run-dir DIR         where to write (default runs/<env>-<estimator>-<outer>-s<seed>-<time>)
   --json                print each iteration's record as a JSON line on stdout
 
@@ -82,7 +85,7 @@ const flagFields: ReadonlyArray<readonly [string, keyof ExperimentConfig, 'strin
   ['run-dir', 'runDir', 'string']
 ]
 
-const flagSpec = flagOptions(['config', 'resume', ...flagFields.map(([flag]) => flag)], ['json'])
+const flagSpec = flagOptions(['config', 'resume', 'redis', ...flagFields.map(([flag]) => flag)], ['json'])
 
 const flagOverrides = (values: Readonly<Record<string, unknown>>): E.Either<string, Record<string, unknown>> => {
   const out: Record<string, unknown> = {}
@@ -245,13 +248,14 @@ export const run = async (argv: ReadonlyArray<string>, services: TrainServices =
     console.error(formatError(backend.left))
     return 1
   }
-  const sampler = await services.makeSampler({
-    workers: cfg.workers,
-    onEvent: (e) => {
-      const msg = describeEvent(e)
-      if (msg !== null) process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${msg}\n`)
-    }
-  })
+  const report = (msg: string | null): void => {
+    if (msg !== null) process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${msg}\n`)
+  }
+  const redis = typeof values['redis'] === 'string' ? values['redis'] : undefined
+  const sampler =
+    redis === undefined
+      ? await services.makeSampler({ workers: cfg.workers, onEvent: (e) => report(describeEvent(e)) })
+      : await startRedisSampler(redis, runDir, report, describeEvent)
   if (E.isLeft(sampler)) {
     console.error(formatError(sampler.left))
     return 1
@@ -276,7 +280,8 @@ export const run = async (argv: ReadonlyArray<string>, services: TrainServices =
     `run ${runDir}\n` +
       `  ${cfg.env} (horizon ${horizon}), estimator ${cfg.estimator.name}, control variate ${cfg.controlVariate.name}, outer ${cfg.outer}\n` +
       `  ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${cfg.innerSteps} inner step(s) lr ${cfg.innerLr}, outer lr ${cfg.outerLr}, seed ${cfg.seed}\n` +
-      `  backend ${backend.right.active}${backend.right.notes.length > 0 ? ` (${backend.right.notes.join(', ')})` : ''}, ${cfg.workers} sampler worker(s)` +
+      `  backend ${backend.right.active}${backend.right.notes.length > 0 ? ` (${backend.right.notes.join(', ')})` : ''}, ` +
+      `${redis === undefined ? `${cfg.workers} sampler worker(s)` : `sampling on the workers of ${redis.replace(/:[^:@/]*@/, ':***@')}`}` +
       `${start !== null ? `, resuming at iteration ${start.iteration}` : ''}\n`
   )
 

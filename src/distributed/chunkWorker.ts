@@ -21,10 +21,12 @@ import { randomBytes } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import { UnrecoverableError, Worker, type Job } from 'bullmq'
 import { decodeWith, formatError, invalidInput, resourceError, type TmamlError } from '../base/errors.js'
-import { chunkJob, type ChunkJob } from '../pipelines/sampler/chunk.js'
+import type { ArrayParams } from '../graph/nn.js'
+import { chunkJob } from '../pipelines/sampler/chunk.js'
 import { makeChunkPool } from '../pipelines/sampler/pool.js'
+import type { ChunkJob } from '../pipelines/sampler/protocol.js'
 import { validateRequest } from '../pipelines/sampler/request.js'
-import type { PolicyArrays, SamplerEvent } from '../pipelines/sampler/types.js'
+import type { SamplerEvent } from '../pipelines/sampler/types.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
 import { queueNames, queuePrefix, requestKeys, workersKey } from './keys.js'
 import { ChunkJobData, decodeMeta, decodeParams, encodeResult, type DoneNote, type RequestMeta } from './wire.js'
@@ -163,7 +165,7 @@ export const startChunkWorker = async (opts: ChunkWorkerOptions): Promise<E.Eith
 
   const counts = { fetches: 0, stored: 0, alreadyStored: 0, failed: 0, rejected: 0 }
   const metas = makeCache<RequestMeta>(8)
-  const paramSets = makeCache<PolicyArrays>(64)
+  const paramSets = makeCache<ArrayParams>(64)
 
   /** The chunk's `ChunkJob`, from the request it points to, checked as the local sampler checks a request. */
   const prepare = async (d: ChunkJobData): Promise<E.Either<TmamlError, ChunkJob>> => {

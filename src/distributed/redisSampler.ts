@@ -28,14 +28,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { Queue } from 'bullmq'
 import { decodeWith, invalidInput, resourceError, type TmamlError } from '../base/errors.js'
-import {
-  assembleBatches,
-  chunkEnvEvents,
-  chunkJob,
-  type ChunkJob,
-  type ChunkResult
-} from '../pipelines/sampler/chunk.js'
+import { assembleBatches, chunkEnvEvents, chunkJob } from '../pipelines/sampler/chunk.js'
 import { describeChunk } from '../pipelines/sampler/pool.js'
+import type { ChunkJob, ChunkResult } from '../pipelines/sampler/protocol.js'
 import { validateRequest, type ValidRequest } from '../pipelines/sampler/request.js'
 import type { EpisodeBatch, Sampler, SamplerEvent } from '../pipelines/sampler/types.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
@@ -348,13 +343,7 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
         )
     }
 
-    try {
-      await upload(keys, enc)
-      await queue.addBulk(plan.map((_, c) => spec(c)))
-    } catch (err) {
-      return E.left(resourceError(where, `cannot enqueue the request: ${message(err)}`))
-    }
-
+    let enqueued = false
     try {
       while (outstanding.size > 0 && failure === undefined) {
         if (closed) {
@@ -362,6 +351,11 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
           break
         }
         try {
+          if (!enqueued) {
+            await upload(keys, enc)
+            await queue.addBulk(plan.map((_, c) => spec(c)))
+            enqueued = true
+          }
           const popped = await blocking.blpop(keys.done, 0.5)
           if (unreachableSince !== undefined) {
             emit({ _tag: 'RedisBack', target: target.shown, seconds: (Date.now() - unreachableSince) / 1000 })
@@ -436,8 +430,14 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
   })
 }
 
-/** One line for a distributed-sampler event worth telling a user, or null. */
-export const describeDistributedEvent = (e: DistributedEvent): string | null => {
+/**
+ * One line for an event worth telling a user, or null; the events the local sampler has too are worded
+ * by `local`.
+ */
+export const describeDistributedEvent = (
+  e: DistributedEvent,
+  local: (e: SamplerEvent) => string | null
+): string | null => {
   switch (e._tag) {
     case 'ChunkRequeued':
       return `redis sampler: chunk ${e.chunk} (task ${e.task}) enqueued again: ${e.reason}`
@@ -446,6 +446,6 @@ export const describeDistributedEvent = (e: DistributedEvent): string | null => 
     case 'RedisBack':
       return `redis sampler: ${e.target} is back after ${e.seconds.toFixed(1)} s`
     default:
-      return null
+      return local(e)
   }
 }

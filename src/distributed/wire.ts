@@ -20,12 +20,12 @@ import { endianness } from 'node:os'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { TmamlErrorC, decodeWith, invalidInput, type TmamlError } from '../base/errors.js'
-import { FiniteNumber, PositiveInt } from '../envs/tasks.js'
-import { NonNegativeInt } from '../pipelines/config.js'
-import type { ChunkJob, ChunkResult } from '../pipelines/sampler/chunk.js'
+import { FiniteNumber, NonNegativeInt, PositiveInt } from '../base/codecs.js'
+import type { ArrayParams } from '../graph/nn.js'
 import { policyParamShapes } from '../pipelines/sampler/jsPolicy.js'
-import { PolicySpecC, type ValidRequest } from '../pipelines/sampler/request.js'
-import type { PolicyArrays, PolicySpec } from '../pipelines/sampler/types.js'
+import type { ChunkJob, ChunkResult } from '../pipelines/sampler/protocol.js'
+import type { ValidRequest } from '../pipelines/sampler/request.js'
+import { PolicySpec } from '../pipelines/sampler/types.js'
 
 // -------------------------------------------------------------------------------------------------
 // frames
@@ -107,7 +107,7 @@ export const RequestMeta = t.type(
     tasks: t.readonlyArray(t.unknown),
     episodesPerTask: PositiveInt,
     horizon: PositiveInt,
-    policy: PolicySpecC,
+    policy: PolicySpec,
     seed: FiniteNumber,
     stream: t.readonlyArray(t.union([t.string, FiniteNumber])),
     deterministic: t.boolean,
@@ -128,7 +128,7 @@ export interface EncodedRequest {
 }
 
 /** A parameter set as one frame of float32 values, in `policyParamShapes(spec)` order. */
-const encodeParams = (spec: PolicySpec, p: PolicyArrays): Buffer =>
+const encodeParams = (spec: PolicySpec, p: ArrayParams): Buffer =>
   encodeFrame(
     { v: 1 },
     policyParamShapes(spec).map(([name]) => p[name].values)
@@ -138,7 +138,7 @@ const encodeParams = (spec: PolicySpec, p: PolicyArrays): Buffer =>
  * Decode a parameter set of `spec`. The shapes come from the spec, so only the values travel; the
  * caller checks them with `validateRequest` (finiteness).
  */
-export const decodeParams = (spec: PolicySpec, buf: Buffer): E.Either<TmamlError, PolicyArrays> => {
+export const decodeParams = (spec: PolicySpec, buf: Buffer): E.Either<TmamlError, ArrayParams> => {
   const what = 'parameter set from Redis'
   const frame = decodeFrame(buf, what)
   if (E.isLeft(frame)) return frame
@@ -198,8 +198,14 @@ const matching = (re: RegExp, expected: string): t.Type<string, string, unknown>
     t.identity
   )
 
-/** A run id as it appears in Redis keys: letters, digits, `.`, `_`, `-`; at most 100. */
-export const RunId = matching(/^[A-Za-z0-9._-]{1,100}$/, 'a run id (1-100 of A-Z a-z 0-9 . _ -)')
+/**
+ * A run id as it appears in Redis keys and as a folder name: 1-100 of letters, digits, `.`, `_`, `-`,
+ * starting with a letter or digit (so never `.` or `..`).
+ */
+export const RunId = matching(
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+  'a run id (1-100 of A-Z a-z 0-9 . _ -, starting with a letter or digit)'
+)
 /** A request digest: 32 lowercase hex digits. */
 export const Digest = matching(/^[0-9a-f]{32}$/, 'a request digest (32 hex digits)')
 

@@ -100,3 +100,71 @@ export const startRedis = async (password?: string): Promise<TestRedis> => {
   await start()
   return { port, url: `redis://127.0.0.1:${port}`, stop, start }
 }
+
+/** A `tmaml worker` process of the test (compiled CLI), with its log lines. */
+export interface WorkerProcess {
+  readonly proc: ChildProcess
+  readonly lines: string[]
+  /** Resolve with the first line (past or future) matching `re`; reject after `ms`. */
+  readonly waitFor: (re: RegExp, ms?: number) => Promise<string>
+  /** SIGKILL, and wait for the exit. */
+  readonly kill9: () => Promise<void>
+  /** SIGTERM, and wait for the exit; resolves to the exit code. */
+  readonly stop: () => Promise<number | null>
+}
+
+/** Start `node bin/tmaml.js worker --redis <url> ...args` and wait until it serves. */
+export const startWorkerProcess = async (url: string, args: ReadonlyArray<string>): Promise<WorkerProcess> => {
+  const proc = spawn(process.execPath, ['bin/tmaml.js', 'worker', '--redis', url, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, TMAML_BACKEND: 'wasm' }
+  })
+  const lines: string[] = []
+  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = []
+  let pending = ''
+  proc.stderr?.on('data', (d: Buffer) => {
+    pending += d.toString()
+    const parts = pending.split('\n')
+    pending = parts.pop() ?? ''
+    for (const l of parts) {
+      lines.push(l)
+      for (const w of [...waiters])
+        if (w.re.test(l)) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve(l)
+        }
+    }
+  })
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+  const waitFor = (re: RegExp, ms = 30_000): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const seen = lines.find((l) => re.test(l))
+      if (seen !== undefined) return resolve(seen)
+      const timer = setTimeout(
+        () => reject(new Error(`worker: no line ${re} within ${ms} ms:\n${lines.join('\n')}`)),
+        ms
+      )
+      waiters.push({
+        re,
+        resolve: (l) => {
+          clearTimeout(timer)
+          resolve(l)
+        }
+      })
+    })
+  const w: WorkerProcess = {
+    proc,
+    lines,
+    waitFor,
+    kill9: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      await exited
+    },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
+      return exited
+    }
+  }
+  await waitFor(/serving/)
+  return w
+}
