@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import * as fs from 'node:fs'
+import { isIP } from 'node:net'
 import * as E from 'fp-ts/lib/Either.js'
 import { Redis, type RedisOptions } from 'ioredis'
 import { invalidInput, resourceError, type TmamlError } from '../base/errors.js'
@@ -100,7 +101,13 @@ export const connect = (target: RedisTarget, role: ConnectionRole, name: string)
     // Reconnect quickly after a server restart, at most every 2 s.
     retryStrategy: (times) => Math.min(100 * times, 2000),
     ...(target.tls !== undefined
-      ? { tls: { servername: target.host, ...(target.tls.ca !== undefined ? { ca: target.tls.ca } : {}) } }
+      ? {
+          tls: {
+            // SNI takes host names only; an IP address is checked against the certificate all the same.
+            ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
+            ...(target.tls.ca !== undefined ? { ca: target.tls.ca } : {})
+          }
+        }
       : {}),
     ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false })
   }

@@ -24,7 +24,7 @@ import {
   sameBatches,
   startSampler
 } from '../pipelines/samplerSupport.js'
-import { hasRedis, noRedisMessage, startRedis, type TestRedis } from '../support/redis.js'
+import { hasRedis, makeTestCerts, noRedisMessage, startRedis, type TestRedis } from '../support/redis.js'
 
 if (!hasRedis) console.warn(noRedisMessage)
 
@@ -272,6 +272,58 @@ describe.skipIf(!hasRedis)('distributed/connection', () => {
         })
       )
       await ok.close()
+    } finally {
+      await r.stop()
+    }
+  })
+
+  const certs = hasRedis ? makeTestCerts() : undefined
+  it.skipIf(certs === undefined)(
+    'speaks TLS to a rediss:// server, checking its certificate against TMAML_REDIS_CA',
+    async () => {
+      const r = await startRedis(undefined, certs)
+      try {
+        expect(r.url).toMatch(/^rediss:/)
+        const untrusted = mustFail(
+          await makeRedisSampler({ target: must(parseRedisTarget(r.url, {})), run: 'x', connectTimeoutMs: 1500 })
+        )
+        expect(text(untrusted)).toMatch(/cannot connect within 2 s.*(certificate|self.signed|issuer)/i)
+        const target = must(parseRedisTarget(r.url, { TMAML_REDIS_CA: certs!.ca }))
+        const w = must(await startChunkWorker({ target, concurrency: 1 }))
+        const s = must(await makeRedisSampler({ target, run: 'tls' }))
+        try {
+          const req = cheetahRequest(1, 2, 10)
+          const { sampler: here } = await startSampler({ workers: 0 })
+          const want = must(await here.sample(req))
+          await here.close()
+          expect(sameBatches(must(await s.sample(req)), want)).toBe(true)
+        } finally {
+          await s.close()
+          await w.close()
+        }
+      } finally {
+        await r.stop()
+      }
+    }
+  )
+
+  it('a request fails with a clear message when Redis stays unreachable past the limit', async () => {
+    const r = await startRedis()
+    try {
+      const s = must(
+        await makeRedisSampler({
+          target: must(parseRedisTarget(r.url, {})),
+          run: 'gone',
+          unreachableTimeoutMs: 1000,
+          pollMs: 100
+        })
+      )
+      await r.stop()
+      const t0 = Date.now()
+      const e = mustFail(await s.sample(cheetahRequest(1, 2, 10)))
+      expect(Date.now() - t0).toBeLessThan(10_000)
+      expect(text(e)).toMatch(new RegExp(`redis sampler \\(${r.url}\\): Redis has been unreachable for [12] s`))
+      await s.close()
     } finally {
       await r.stop()
     }

@@ -4,7 +4,11 @@
  * then skip with a message saying so.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
 import * as net from 'node:net'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import * as tls from 'node:tls'
 
 const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' })
 /** The redis-server executable, or undefined. */
@@ -25,18 +29,54 @@ export const freePort = (): Promise<number> =>
     })
   })
 
+/** Files of a test CA and a server certificate for 127.0.0.1 it signed. */
+export interface TestCerts {
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+}
+
+/** Make a CA and a certificate for IP 127.0.0.1 with openssl; undefined when openssl is missing. */
+export const makeTestCerts = (): TestCerts | undefined => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tmaml-tls-'))
+  const f = (n: string): string => path.join(dir, n)
+  const ext = f('ext.cnf')
+  fs.writeFileSync(ext, 'subjectAltName=IP:127.0.0.1\n')
+  // Arguments split on spaces: the temp folder's path has none.
+  const run = (args: string): boolean => spawnSync('openssl', args.split(' '), { stdio: 'ignore' }).status === 0
+  const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2'
+  const ok =
+    run(`req -x509 ${ec} -subj /CN=tmaml-test-CA -keyout ${f('ca.key')} -out ${f('ca.pem')}`) &&
+    run(`req ${ec} -subj /CN=127.0.0.1 -keyout ${f('server.key')} -out ${f('server.csr')}`) &&
+    run(
+      `x509 -req -in ${f('server.csr')} -CA ${f('ca.pem')} -CAkey ${f('ca.key')} -CAcreateserial -days 2 ` +
+        `-extfile ${ext} -out ${f('server.pem')}`
+    )
+  return ok ? { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') } : undefined
+}
+
 /** Resolve once `PING` on 127.0.0.1:`port` answers (with `password` if given), or reject after `ms`. */
-const waitPing = (port: number, password: string | undefined, ms: number): Promise<void> => {
+const waitPing = (
+  port: number,
+  password: string | undefined,
+  certs: TestCerts | undefined,
+  ms: number
+): Promise<void> => {
   const deadline = Date.now() + ms
   const once = (): Promise<boolean> =>
     new Promise((resolve) => {
-      const sock = net.connect(port, '127.0.0.1')
+      const sock =
+        certs === undefined
+          ? net.connect(port, '127.0.0.1')
+          : tls.connect({ port, host: '127.0.0.1', ca: fs.readFileSync(certs.ca) })
       let buf = ''
       sock.setTimeout(500, () => {
         sock.destroy()
         resolve(false)
       })
-      sock.on('connect', () => sock.write(`${password !== undefined ? `AUTH ${password}\r\n` : ''}PING\r\n`))
+      sock.on(certs === undefined ? 'connect' : 'secureConnect', () =>
+        sock.write(`${password !== undefined ? `AUTH ${password}\r\n` : ''}PING\r\n`)
+      )
       sock.on('data', (d) => {
         buf += d.toString()
         if (buf.includes('+PONG')) {
@@ -66,8 +106,11 @@ export interface TestRedis {
   readonly start: () => Promise<void>
 }
 
-/** Start a redis-server on a free loopback port; `password` sets `requirepass`. */
-export const startRedis = async (password?: string): Promise<TestRedis> => {
+/**
+ * Start a redis-server on a free loopback port; `password` sets `requirepass`; with `certs` it speaks
+ * TLS only (`rediss://`).
+ */
+export const startRedis = async (password?: string, certs?: TestCerts): Promise<TestRedis> => {
   if (redisServerPath === undefined) throw new Error(noRedisMessage)
   const port = await freePort()
   let proc: ChildProcess | undefined
@@ -83,10 +126,14 @@ export const startRedis = async (password?: string): Promise<TestRedis> => {
       'no',
       '--maxmemory-policy',
       'noeviction',
-      ...(password !== undefined ? ['--requirepass', password] : [])
+      ...(password !== undefined ? ['--requirepass', password] : []),
+      ...(certs !== undefined
+        ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key]
+        : []),
+      ...(certs !== undefined ? ['--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no'] : [])
     ]
     proc = spawn(redisServerPath, args, { stdio: 'ignore' })
-    await waitPing(port, password, 10_000)
+    await waitPing(port, password, certs, 10_000)
   }
   const stop = async (): Promise<void> => {
     const p = proc
@@ -98,7 +145,7 @@ export const startRedis = async (password?: string): Promise<TestRedis> => {
     })
   }
   await start()
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start }
+  return { port, url: `${certs !== undefined ? 'rediss' : 'redis'}://127.0.0.1:${port}`, stop, start }
 }
 
 /** A `tmaml worker` process of the test (compiled CLI), with its log lines. */
