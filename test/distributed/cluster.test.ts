@@ -172,6 +172,7 @@ describe.skipIf(!hasRedis)('tmaml worker processes', () => {
       expect(essence(metrics)).toEqual(want)
     } finally {
       await worker.stop()
+      fs.rmSync(tmp, { recursive: true, force: true })
     }
   })
 })

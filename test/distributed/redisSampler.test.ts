@@ -204,6 +204,7 @@ describe.skipIf(!hasRedis)('distributed/redisSampler', () => {
     // Rejected for good: tried once.
     for (const id of reasons.keys()) expect((await queue.getJob(id))?.attemptsMade, id).toBe(1)
     expect(fs.existsSync(marker)).toBe(false)
+    fs.rmSync(path.dirname(marker), { recursive: true, force: true })
     const s = await sampler()
     try {
       expect(sameBatches(must(await s.sample(shared)), local.shared)).toBe(true)
@@ -278,6 +279,9 @@ describe.skipIf(!hasRedis)('distributed/connection', () => {
   })
 
   const certs = hasRedis ? makeTestCerts() : undefined
+  afterAll(() => {
+    if (certs !== undefined) fs.rmSync(path.dirname(certs.ca), { recursive: true, force: true })
+  })
   it.skipIf(certs === undefined)(
     'speaks TLS to a rediss:// server, checking its certificate against TMAML_REDIS_CA',
     async () => {

@@ -170,5 +170,6 @@ describe.skipIf(!hasRedis)('tmaml sweep with tmaml worker --runs', () => {
         })
     expect(essence(path.join(runs, 'sw-s1'))).toEqual(essence(whole))
     expect(essence(path.join(runs, 'sw-s2'))).toHaveLength(4)
+    fs.rmSync(tmp, { recursive: true, force: true })
   })
 })
