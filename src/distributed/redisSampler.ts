@@ -353,6 +353,9 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
         try {
           if (!enqueued) {
             await upload(keys, enc)
+            // A job of an earlier identical request that failed (its learner gone) would stand in for this one's.
+            const states = await Promise.all(ids.map((id) => queue.getJobState(id)))
+            await Promise.all(ids.filter((_, c) => states[c] === 'failed').map((id) => queue.remove(id)))
             await queue.addBulk(plan.map((_, c) => spec(c)))
             enqueued = true
           }

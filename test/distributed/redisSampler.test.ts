@@ -171,6 +171,19 @@ describe.skipIf(!hasRedis)('distributed/redisSampler', () => {
     }
   })
 
+  it('a failed job left by an earlier identical request does not stand in for a new one', async () => {
+    const digest = encodeRequest(must(validateRequest(shared))).digest
+    const id = `test-run/0/pre/t0/c0/${digest}`
+    await queue.add('chunk', { v: 1 }, { jobId: id })
+    await waitFor('the stale job to fail', async () => (await queue.getJobState(id)) === 'failed')
+    const s = await sampler()
+    try {
+      expect(sameBatches(must(await s.sample(shared)), local.shared)).toBe(true)
+    } finally {
+      await s.close()
+    }
+  })
+
   it('rejects malformed and foreign jobs without running them, and keeps serving', async () => {
     const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tmaml-foreign-')), 'pwned')
     const code = `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`
