@@ -128,14 +128,6 @@ export const assembleBatches = (
   return batches
 }
 
-const describeChunk = (job: ChunkJob): string => {
-  const n = job.taskIds.length
-  return (
-    `chunk ${job.chunk} (${n} episodes: task ${job.taskIds[0]} episode ${job.episodeIds[0]} ` +
-    `to task ${job.taskIds[n - 1]} episode ${job.episodeIds[n - 1]})`
-  )
-}
-
 /** A chunk's env events as sampler events, by task and episode. */
 export const chunkEnvEvents = (job: ChunkJob, r: ChunkResult): ReadonlyArray<SamplerEvent> =>
   r.events.map((ev) => {
