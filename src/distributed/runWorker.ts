@@ -22,7 +22,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { UnrecoverableError, Worker, type Job } from 'bullmq'
 import { decodeWith, formatError, invalidInput, type TmamlError } from '../base/errors.js'
-import { resolveConfig } from '../pipelines/config.js'
+import { encodeConfig, resolveConfig } from '../pipelines/config.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
 import { queueNames, queuePrefix } from './keys.js'
 import { RunJobData } from './sweep.js'
@@ -146,7 +146,7 @@ export const startRunWorker = async (opts: RunWorkerOptions): Promise<E.Either<T
     if (at !== undefined) args = ['--resume', dir]
     else {
       configFile = path.join(tmpdir(), `tmaml-sweep-${process.pid}-${randomBytes(4).toString('hex')}.json`)
-      fs.writeFileSync(configFile, JSON.stringify(cfg.right))
+      fs.writeFileSync(configFile, JSON.stringify(encodeConfig(cfg.right)))
       args = ['--config', configFile]
     }
     emit({ _tag: 'RunStarted', run, dir, resumed: at !== undefined, iteration: at ?? 0 })
