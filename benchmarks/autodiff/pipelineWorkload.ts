@@ -94,7 +94,7 @@ export const makePipelineData = (seed: number, size: PipelineSize = publishedSiz
   const spec: PolicySpec = { obsDim: size.obsDim, actDim: size.actDim, hidden: size.hidden, activation: 'tanh' }
   return {
     size,
-    theta: initPolicy(spec, rngAt(seed, 'pipeline', 'theta'), publishedDefaults.initLogStd),
+    theta: initPolicy(spec, rngAt(seed, 'pipeline', 'theta'), Math.log(0.1)),
     pre: Array.from({ length: size.tasks }, (_, k) => episodes(seed, size, k, 'pre')),
     post: Array.from({ length: size.tasks }, (_, k) => episodes(seed, size, k, 'post')),
     cfg: publishedDefaults

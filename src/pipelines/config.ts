@@ -151,7 +151,12 @@ export const ExperimentConfig = t.type(
     hidden: t.readonlyArray(PositiveInt),
     /** The policy's hidden activation. */
     activation: t.keyof({ tanh: null, relu: null }, "one of 'tanh', 'relu'"),
-    initLogStd: FiniteNumber,
+    /**
+     * The policy's initial log standard deviation, or null (default): a tenth of each action
+     * component's half-range (0.1 for the MuJoCo robots' [-1, 1]), the exploration of the published
+     * code, whose normalize(env, 10) wrapper divides a policy of std 1 by 10.
+     */
+    initLogStd: t.union([FiniteNumber, t.null]),
     /**
      * The policy's output a reaches the simulator as clip(a / actionScale): 10 is the convention of
      * ProMP, the Taming MAML code, garage and pytorch-maml-rl; 1 that of learn2learn (ENVS.md).
@@ -195,7 +200,14 @@ export type ExperimentConfigJson = t.OutputOf<typeof ExperimentConfig>
 /** The JSON form of a config. */
 export const encodeConfig = (cfg: ExperimentConfig): ExperimentConfigJson => ExperimentConfig.encode(cfg)
 
-/** The published hyperparameters (TMAML/ProMP code): 40 tasks x 20 rollouts, inner lr 0.1, Adam 1e-3 ... */
+/**
+ * The published hyperparameters (TMAML/ProMP code): 40 tasks x 20 rollouts, inner lr 0.1, Adam 1e-3 ...
+ * Two departures, both measured (docs/EXPERIMENTS.md, "Learning speed"): the policy's initial
+ * standard deviation is 0.1 of the control range (the published code's exploration level: its
+ * normalize(env, 10) wrapper divides a policy of std 1 by 10) with the action reaching the simulator
+ * unscaled, and each task's inner data are normalised (innerNormalize), as the reference codes
+ * normalise their inner advantages.
+ */
 export const publishedDefaults: ExperimentConfig = {
   env: 'halfcheetah-dir',
   estimator: tmaml,
@@ -210,9 +222,9 @@ export const publishedDefaults: ExperimentConfig = {
   gamma: 0.99,
   hidden: [64, 64],
   activation: 'tanh',
-  initLogStd: 0,
+  initLogStd: null,
   actionScale: 1,
-  innerNormalize: false,
+  innerNormalize: true,
   seed: 1,
   iterations: 1000,
   backend: 'auto',

@@ -79,6 +79,20 @@ const checkFinite = (where: string, p: ArrayParams, value: number): E.Either<Tma
         )
       )
 
+/**
+ * A finite gradient can still overflow Adam's float32 second moment (|g| > 1.8e19): the update is then
+ * 0/inf and the state unwritable. Stop there, as for a non-finite gradient.
+ */
+const checkAdam = (next: { readonly params: ArrayParams; readonly state: AdamState }): E.Either<TmamlError, void> =>
+  allFinite(next.params) && allFinite(next.state.m) && allFinite(next.state.v)
+    ? E.right(undefined)
+    : E.left(
+        numericalError(
+          'outer step',
+          'the optimiser state overflowed (a gradient too large for float32); the run stops here, the last checkpoint is intact'
+        )
+      )
+
 /** One VPG step: Adam ascent on the meta-objective. */
 export const vpgStep = (
   m: MetaProblem,
@@ -90,6 +104,8 @@ export const vpgStep = (
   const ok = checkFinite('meta-gradient', grad, value)
   if (E.isLeft(ok)) return ok
   const next = adamStep(p, negate(grad), adam, { lr: cfg.outerLr })
+  const moved = checkAdam(next)
+  if (E.isLeft(moved)) return moved
   return E.right({ params: next.params, adam: next.state, stats: { surrogate: value, gradNorm: norm(grad) } })
 }
 
@@ -252,6 +268,8 @@ export const ppoStep = (
       }
       last = value
       const next = adamStep(params, negate(grad), state, { lr: cfg.outerLr })
+      const moved = checkAdam(next)
+      if (E.isLeft(moved)) return moved
       params = next.params
       state = next.state
     }

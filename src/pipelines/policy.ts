@@ -30,11 +30,30 @@ export const policyParamNames = (p: PolicySpec): ReadonlyArray<string> => [
   'logStd'
 ]
 
-/** Xavier-uniform weights (output layer scaled by 0.01 so the initial mean is near 0), log-std `initLogStd`. */
-export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd = 0): ArrayParams => ({
+/**
+ * Xavier-uniform weights (output layer scaled by 0.01 so the initial mean is near 0), log-std
+ * `initLogStd` (one value for every action component, or one per component).
+ */
+export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd: number | ReadonlyArray<number> = 0): ArrayParams => ({
   ...initMlpArrays(policyMlp(p), rng, 0.01),
-  logStd: { shape: [p.actDim], values: new Float32Array(p.actDim).fill(initLogStd) }
+  logStd: {
+    shape: [p.actDim],
+    values: Float32Array.from({ length: p.actDim }, (_, i) =>
+      typeof initLogStd === 'number' ? initLogStd : initLogStd[i]
+    )
+  }
 })
+
+/**
+ * The default initial log-std: a tenth of each action component's half-range, log(0.1 (high - low) / 2)
+ * — the exploration of the published code (whose normalize(env, 10) wrapper divides a policy of std
+ * 1 by 10), for any action bounds; 0.1 where a bound is infinite.
+ */
+export const defaultInitLogStd = (low: ReadonlyArray<number>, high: ReadonlyArray<number>): ReadonlyArray<number> =>
+  low.map((lo, i) => {
+    const half = (high[i] - lo) / 2
+    return Math.log(0.1 * (Number.isFinite(half) && half > 0 ? half : 1))
+  })
 
 export const toTensors = (a: ArrayParams): Params =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, tf.tensor(v.values, [...v.shape])]))

@@ -11,7 +11,7 @@
 import { EMPTY, type Observable, type OperatorFunction, expand, map } from 'rxjs'
 import { rngAt } from '../base/rng.js'
 import { adamInit } from './optim/adam.js'
-import { initPolicy } from './policy.js'
+import { defaultInitLogStd, initPolicy } from './policy.js'
 import { type IterationContext, type TrainDeps, type TrainState, runIteration, standardIteration } from './stages.js'
 
 /** One iteration's outcome, flat and JSON-safe: a line of metrics.jsonl. */
@@ -40,7 +40,11 @@ export interface IterationRecord {
 export const initialState = (deps: TrainDeps): TrainState => {
   const { cfg } = deps
   const cv = cfg.controlVariate
-  const policy = initPolicy(deps.policy, rngAt(cfg.seed, 'policy-init'), cfg.initLogStd)
+  const policy = initPolicy(
+    deps.policy,
+    rngAt(cfg.seed, 'policy-init'),
+    cfg.initLogStd ?? defaultInitLogStd(deps.env.actionLow, deps.env.actionHigh)
+  )
   return {
     iteration: 0,
     policy,

@@ -172,8 +172,8 @@ describe('tmaml experiment', () => {
     const base = join(out, 'compare-point1d')
     expectFigure(base)
     const md = readFileSync(base + '.md', 'utf8')
-    expect(md).toMatch(/\| tmaml:linear \| +[-0-9.]+ +\| +1 \| +2 \|/)
-    expect(md).toMatch(/\| dice +\| +[-0-9.]+ +\| +1 \| +2 \|/)
+    expect(md).toMatch(/\| tmaml:linear \| +[-0-9.e]+ +\| +1 \| +2 \|/)
+    expect(md).toMatch(/\| dice +\| +[-0-9.e]+ +\| +1 \| +2 \|/)
     for (const run of ['tmaml-linear-s1', 'dice-s1'])
       expect(
         readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')

@@ -137,7 +137,10 @@ describe('pipelines/outer: TRPO trust region', () => {
   it('with the Fisher on a subsample of tasks the accepted step still keeps the full meta-KL within budget', async () => {
     const { deps, m, theta } = await problemFor('tmaml')
     const before = tf.memory().numTensors
-    const cfg = { ...deps.cfg, trpo: { ...deps.cfg.trpo, fisherSubsample: 1 / 3 } }
+    // 2 of the 3 tasks. Measured here: the full step's KL is 1.0x maxKl with every task, 6.6x with 2,
+    // 240x with 1 (no acceptable step in 15 backtracks): each task's adapted policy has its own
+    // Jacobian, so a subsample misses the curvature of the tasks it leaves out.
+    const cfg = { ...deps.cfg, trpo: { ...deps.cfg.trpo, fisherSubsample: 2 / 3 } }
     const r = trpoStep(m, theta, adamInit(theta), cfg)
     expect(E.isRight(r)).toBe(true)
     if (E.isLeft(r)) return
