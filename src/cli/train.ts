@@ -40,7 +40,7 @@ const help = `usage: tmaml train [--config file.json] [options]
        tmaml train --resume <run folder> [--iterations N]
 
 options (each overrides the config; defaults: the published hyperparameters, or with no --config
-the quickstart: halfcheetah-dir, 10 tasks x 10 rollouts, 40 iterations):
+the quickstart: halfcheetah-dir, 20 tasks x 20 rollouts, maml + linear baseline, TRPO, 50 iterations):
   --env ID              task distribution (tmaml envs list)
   --estimator NAME      inner estimator (tmaml estimators list), default tmaml
   --cv KIND             control variate: ${controlVariateNames.join(' | ')} (default meta)
