@@ -11,15 +11,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import {
-  FiniteNumber,
-  Fraction,
-  NonNegativeInt,
-  NonNegativeNumber,
-  PositiveInt,
-  PositiveNumber,
-  refine
-} from '../base/codecs.js'
+import { refine } from '../base/codecs.js'
 import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
 import { estimatorByName, tmaml } from '../estimators/builtins.js'
 import { EstimatorCodec } from '../estimators/codec.js'
@@ -31,8 +23,114 @@ import { metaControlVariate } from './controlVariates/metaValue.js'
 import { controlVariates } from './controlVariates/registry.js'
 
 // ---------------------------------------------------------------------------------------------
-// refined numbers
+// numeric ranges
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The values a numeric config field accepts: integers or finite reals from `min` to `max` (`min`
+ * itself excluded when `minOpen`). Ranges are generous for research use but stop a typo from
+ * allocating toward an out-of-memory crash (`tasksPerBatch: 1e9`) or running forever
+ * (`innerSteps: 1e308`); docs/RELIABILITY.md lists them all (a test keeps the list in step).
+ *
+ * @category model
+ */
+export interface NumericRange {
+  readonly kind: 'integer' | 'real'
+  readonly min: number
+  readonly max: number
+  readonly minOpen: boolean
+}
+
+const int = (min: number, max: number): NumericRange => ({ kind: 'integer', min, max, minOpen: false })
+const real = (min: number, max: number, minOpen = false): NumericRange => ({ kind: 'real', min, max, minOpen })
+
+/** Whether `n` lies in `r`. */
+export const inRange = (r: NumericRange, n: number): boolean =>
+  Number.isFinite(n) &&
+  (r.kind === 'real' || Number.isSafeInteger(n)) &&
+  (r.minOpen ? n > r.min : n >= r.min) &&
+  n <= r.max
+
+const showBound = (n: number): string => (n === Number.MAX_SAFE_INTEGER ? '2^53 - 1' : String(n))
+
+/** The range in words, as error messages and the docs say it: "an integer from 1 to 10000". */
+export const describeRange = (r: NumericRange): string =>
+  r.kind === 'integer'
+    ? `an integer from ${showBound(r.min)} to ${showBound(r.max)}`
+    : `a number in ${r.minOpen ? '(' : '['}${r.min}, ${r.max}]`
+
+/** Hidden layers of any network: at most this many, each of `layerWidth` units. */
+export const maxLayers = 8
+const layerWidth = int(1, 4096)
+
+/**
+ * Every numeric field of `ExperimentConfig` and its range, by dotted path (`hidden.*`: each width).
+ *
+ * @category model
+ */
+export const numericRanges = {
+  tasksPerBatch: int(1, 10_000),
+  rolloutsPerTask: int(1, 10_000),
+  horizon: int(0, 100_000),
+  innerSteps: int(1, 100),
+  innerLr: real(0, 100, true),
+  outerLr: real(0, 10, true),
+  gamma: real(0, 1, true),
+  'hidden.*': layerWidth,
+  initLogStd: real(-20, 20),
+  actionScale: real(0, 1000, true),
+  seed: int(0, Number.MAX_SAFE_INTEGER),
+  iterations: int(1, 10_000_000),
+  workers: int(0, 256),
+  evalEvery: int(0, 10_000_000),
+  evalTasks: int(1, 10_000),
+  checkpointEvery: int(1, 10_000_000),
+  'trpo.maxKl': real(0, 10, true),
+  'trpo.cgIters': int(1, 1000),
+  'trpo.damping': real(0, 1000),
+  'trpo.lineSearchSteps': int(1, 100),
+  'trpo.backtrack': real(0, 1, true),
+  'trpo.fisherSubsample': real(0, 1, true),
+  'ppo.clip': real(0, 10, true),
+  'ppo.steps': int(1, 1000),
+  'ppo.innerKlPenalty': real(0, 1e6),
+  'metaCv.hidden.*': layerWidth,
+  'metaCv.innerLr': real(0, 100, true),
+  'metaCv.outerLr': real(0, 10, true),
+  'metaCv.epochs': int(1, 10_000),
+  'valueCv.hidden.*': layerWidth,
+  'valueCv.lr': real(0, 10, true),
+  'valueCv.epochs': int(1, 10_000),
+  'valueCv.samples': int(1, 1000)
+} as const satisfies Readonly<Record<string, NumericRange>>
+
+const ranged = (key: keyof typeof numericRanges): t.Type<number, number, unknown> => {
+  const r: NumericRange = numericRanges[key]
+  const name = describeRange(r)
+  return new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && inRange(r, u),
+    (u, c) => (typeof u === 'number' && inRange(r, u) ? t.success(u) : t.failure(u, c, name)),
+    t.identity
+  )
+}
+
+/** Hidden-layer widths: at most `maxLayers` of them, each in `numericRanges[key]`. */
+const layers = (
+  key: 'hidden.*' | 'metaCv.hidden.*' | 'valueCv.hidden.*'
+): t.Type<ReadonlyArray<number>, ReadonlyArray<number>, unknown> => {
+  const widths = t.readonlyArray(ranged(key))
+  const name = `at most ${maxLayers} hidden layers`
+  return new t.Type<ReadonlyArray<number>, ReadonlyArray<number>, unknown>(
+    name,
+    (u): u is ReadonlyArray<number> => widths.is(u) && u.length <= maxLayers,
+    (u, c) => {
+      if (Array.isArray(u) && u.length > maxLayers) return t.failure(u, c, `${name} (got ${u.length})`)
+      return widths.validate(u, c)
+    },
+    t.identity
+  )
+}
 
 const EnvIdC = refine(t.string, `one of ${envIds.join(', ')}`, (s) =>
   (envIds as ReadonlyArray<string>).includes(s)
@@ -101,36 +199,36 @@ const BackendC = t.keyof(
 
 const sections = {
   trpo: t.type({
-    maxKl: PositiveNumber,
-    cgIters: PositiveInt,
-    damping: NonNegativeNumber,
-    lineSearchSteps: PositiveInt,
-    backtrack: Fraction,
+    maxKl: ranged('trpo.maxKl'),
+    cgIters: ranged('trpo.cgIters'),
+    damping: ranged('trpo.damping'),
+    lineSearchSteps: ranged('trpo.lineSearchSteps'),
+    backtrack: ranged('trpo.backtrack'),
     /**
      * The share of the batch's tasks whose meta-KL gives the conjugate-gradient Fisher-vector
      * products (rllab/garage's subsample_factor); the line search checks the KL on all tasks.
      * 1 (ProMP) uses every task.
      */
-    fisherSubsample: Fraction
+    fisherSubsample: ranged('trpo.fisherSubsample')
   }),
   ppo: t.type({
-    clip: PositiveNumber,
-    steps: PositiveInt,
-    innerKlPenalty: NonNegativeNumber
+    clip: ranged('ppo.clip'),
+    steps: ranged('ppo.steps'),
+    innerKlPenalty: ranged('ppo.innerKlPenalty')
   }),
   /** The meta-learned control variate (paper Algorithm 1). */
   metaCv: t.type({
-    hidden: t.readonlyArray(PositiveInt),
-    innerLr: PositiveNumber,
-    outerLr: PositiveNumber,
-    epochs: PositiveInt
+    hidden: layers('metaCv.hidden.*'),
+    innerLr: ranged('metaCv.innerLr'),
+    outerLr: ranged('metaCv.outerLr'),
+    epochs: ranged('metaCv.epochs')
   }),
   /** Per-task value networks and the Q-network of the action-dependent control variate. */
   valueCv: t.type({
-    hidden: t.readonlyArray(PositiveInt),
-    lr: PositiveNumber,
-    epochs: PositiveInt,
-    samples: PositiveInt
+    hidden: layers('valueCv.hidden.*'),
+    lr: ranged('valueCv.lr'),
+    epochs: ranged('valueCv.epochs'),
+    samples: ranged('valueCv.samples')
   })
 } as const
 
@@ -140,15 +238,15 @@ export const ExperimentConfig = t.type(
     estimator: EstimatorC,
     controlVariate: controlVariateCodec(),
     outer: OuterAlgorithm,
-    tasksPerBatch: PositiveInt,
-    rolloutsPerTask: PositiveInt,
+    tasksPerBatch: ranged('tasksPerBatch'),
+    rolloutsPerTask: ranged('rolloutsPerTask'),
     /** Steps per episode; 0 = the environment's default horizon. */
-    horizon: NonNegativeInt,
-    innerSteps: PositiveInt,
-    innerLr: PositiveNumber,
-    outerLr: PositiveNumber,
-    gamma: Fraction,
-    hidden: t.readonlyArray(PositiveInt),
+    horizon: ranged('horizon'),
+    innerSteps: ranged('innerSteps'),
+    innerLr: ranged('innerLr'),
+    outerLr: ranged('outerLr'),
+    gamma: ranged('gamma'),
+    hidden: layers('hidden.*'),
     /** The policy's hidden activation. */
     activation: t.keyof({ tanh: null, relu: null }, "one of 'tanh', 'relu'"),
     /**
@@ -156,12 +254,12 @@ export const ExperimentConfig = t.type(
      * component's half-range (0.1 for the MuJoCo robots' [-1, 1]), the exploration of the published
      * code, whose normalize(env, 10) wrapper divides a policy of std 1 by 10.
      */
-    initLogStd: t.union([FiniteNumber, t.null]),
+    initLogStd: t.union([ranged('initLogStd'), t.null]),
     /**
      * The policy's output a reaches the simulator as clip(a / actionScale): 10 is the convention of
      * ProMP, the Taming MAML code, garage and pytorch-maml-rl; 1 that of learn2learn (ENVS.md).
      */
-    actionScale: PositiveNumber,
+    actionScale: ranged('actionScale'),
     /**
      * Scale each task's inner-step data (rewards and baselines) by 1 / the spread of its returns-to-go
      * across episodes (std of R_t - mean_e R_t), so the inner step size means the same whatever the
@@ -169,15 +267,16 @@ export const ExperimentConfig = t.type(
      * normalise their inner advantages).
      */
     innerNormalize: t.boolean,
-    seed: NonNegativeInt,
-    iterations: PositiveInt,
+    /** A safe integer: larger numbers cannot be told apart as doubles (2^64 would equal 0). */
+    seed: ranged('seed'),
+    iterations: ranged('iterations'),
     backend: BackendC,
     /** Sampler worker threads; 0 = sample in the main thread. */
-    workers: NonNegativeInt,
+    workers: ranged('workers'),
     /** Evaluate on held-out tasks every N iterations (0 = never). */
-    evalEvery: NonNegativeInt,
-    evalTasks: PositiveInt,
-    checkpointEvery: PositiveInt,
+    evalEvery: ranged('evalEvery'),
+    evalTasks: ranged('evalTasks'),
+    checkpointEvery: ranged('checkpointEvery'),
     /** Standardise advantages of the outer objective per task (ProMP does). */
     normalizeAdvantages: t.boolean,
     /** The run folder; '' = runs/<env>-<estimator>-s<seed>-<time>. */

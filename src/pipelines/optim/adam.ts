@@ -5,11 +5,12 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
+import { NonNegativeInt } from '../../base/codecs.js'
 import type { ArrayParams } from '../../graph/nn.js'
 import { ArrayParamsJson, keysOf } from './params.js'
 
 /** Adam's state: the step count and the moment estimates; as a codec, in memory and as checkpoint JSON. */
-export const AdamState = t.type({ step: t.number, m: ArrayParamsJson, v: ArrayParamsJson }, 'AdamState')
+export const AdamState = t.type({ step: NonNegativeInt, m: ArrayParamsJson, v: ArrayParamsJson }, 'AdamState')
 export type AdamState = t.TypeOf<typeof AdamState>
 
 export interface AdamOptions {

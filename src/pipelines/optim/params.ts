@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
-import { Float32ArrayC } from '../../base/codecs.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { FiniteNumber, Float32ArrayC, PositiveInt } from '../../base/codecs.js'
 import type { ArrayParams, ParamArray } from '../../graph/nn.js'
 
 /** Keys in a fixed (sorted) order. */
@@ -50,7 +51,31 @@ export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 
 export const allFinite = (p: ArrayParams): boolean => keysOf(p).every((k) => p[k].values.every(Number.isFinite))
 
-const ParamsJsonC = t.record(t.string, t.type({ shape: t.array(t.number), values: t.array(t.number) }))
+const ParamFields = t.type({ shape: t.array(PositiveInt), values: t.array(FiniteNumber) })
+type ParamJson = t.TypeOf<typeof ParamFields>
+const product = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a * b, 1)
+/** One parameter in JSON: its shape and as many finite values as the shape holds. */
+const ParamJson = new t.Type<ParamJson, ParamJson, unknown>(
+  'Param',
+  (u): u is ParamJson => ParamFields.is(u) && u.values.length === product(u.shape),
+  (u, c) => {
+    const base = ParamFields.validate(u, c)
+    if (E.isLeft(base) || base.right.values.length === product(base.right.shape)) return base
+    const { shape, values } = base.right
+    return t.failure(
+      `${values.length} values`,
+      [...c, { key: 'values', type: t.unknown, actual: values }],
+      `${product(shape)} values (shape [${shape.join(', ')}])`
+    )
+  },
+  t.identity
+)
+/**
+ * A parameter set in JSON (checkpoints, policy files): a damaged one (a shape that does not match its
+ * values, 1e400, a non-integer dimension) is rejected naming the parameter.
+ */
+export const ParamsJson = t.record(t.string, ParamJson)
+const ParamsJsonC = ParamsJson
 
 /**
  * Parameters in memory (Float32Arrays) and in a checkpoint (number arrays): `encode` = `toJson`,
