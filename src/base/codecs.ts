@@ -56,6 +56,12 @@ export const PositiveInt = number('PositiveInt', 'an integer >= 1', (n) => Numbe
 /** An integer >= 0. @category numbers */
 export const NonNegativeInt = number('NonNegativeInt', 'an integer >= 0', (n) => Number.isInteger(n) && n >= 0)
 
+/**
+ * A safe integer (a seed, a stream index): random streams hash its two 32-bit halves, so fractions and
+ * numbers beyond 2^53 would collide with other seeds (2^64 with 0). @category numbers
+ */
+export const SafeInteger = number('SafeInteger', 'an integer from -(2^53 - 1) to 2^53 - 1', Number.isSafeInteger)
+
 /** A finite number > 0. @category numbers */
 export const PositiveNumber = number('PositiveNumber', 'a finite number > 0', (n) => Number.isFinite(n) && n > 0)
 

@@ -13,11 +13,26 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
-import { FiniteNumber, PositiveInt } from '../base/codecs.js'
+import { FiniteNumber, PositiveInt, refine } from '../base/codecs.js'
 import type { Rng } from '../base/rng.js'
 
-/** A pair of finite numbers `[x, y]`. */
-export const Vector2 = t.readonly(t.tuple([FiniteNumber, FiniteNumber]), 'Vector2')
+/**
+ * The largest magnitude of a task parameter (a goal coordinate, a target velocity). Beyond it the
+ * reward and observations of the tasks overflow float32 (the episode batches' type): a goal at 1e300
+ * would give rewards of -Infinity, which no env may return.
+ */
+export const maxTaskMagnitude = 1e6
+
+/** A task parameter: a finite number of magnitude at most `maxTaskMagnitude` (1e6). */
+export const TaskNumber = refine(
+  t.number,
+  `a number from -${maxTaskMagnitude} to ${maxTaskMagnitude}`,
+  (n) => Number.isFinite(n) && Math.abs(n) <= maxTaskMagnitude,
+  'TaskNumber'
+)
+
+/** A pair of task numbers `[x, y]` (each of magnitude at most 1e6). */
+export const Vector2 = t.readonly(t.tuple([TaskNumber, TaskNumber]), 'Vector2')
 export type Vector2 = t.TypeOf<typeof Vector2>
 
 const isUnitVector2 = (u: unknown): u is Vector2 => Vector2.is(u) && Math.abs(Math.hypot(u[0], u[1]) - 1) <= 1e-6
@@ -42,7 +57,7 @@ export const DirectionTask = t.readonly(
 export type DirectionTask = t.TypeOf<typeof DirectionTask>
 
 /** Run along x at a target velocity (m/s). */
-export const VelocityTask = t.readonly(t.type({ velocity: FiniteNumber }), 'VelocityTask')
+export const VelocityTask = t.readonly(t.type({ velocity: TaskNumber }), 'VelocityTask')
 export type VelocityTask = t.TypeOf<typeof VelocityTask>
 
 /** Run in a direction of the XY plane, given as a unit vector. */
@@ -54,7 +69,7 @@ export const Goal2dTask = t.readonly(t.type({ goal: Vector2 }), 'Goal2dTask')
 export type Goal2dTask = t.TypeOf<typeof Goal2dTask>
 
 /** Reach a goal on a line. */
-export const Goal1dTask = t.readonly(t.type({ goal: FiniteNumber }), 'Goal1dTask')
+export const Goal1dTask = t.readonly(t.type({ goal: TaskNumber }), 'Goal1dTask')
 export type Goal1dTask = t.TypeOf<typeof Goal1dTask>
 
 const TabularMdpFields = t.readonly(

@@ -204,6 +204,38 @@ const firstNonFinite = (a: Float32Array, from: number, len: number): number => {
 
 const isIndex = (i: number, n: number): boolean => Number.isInteger(i) && i >= 0 && i < n
 
+/** A value as error messages show it (short; `null`, `undefined` and functions by name). */
+const show = (u: unknown): string => {
+  if (u === undefined || typeof u === 'function' || typeof u === 'symbol' || typeof u === 'bigint') return String(u)
+  try {
+    const s = JSON.stringify(u)
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s
+  } catch {
+    return String(u)
+  }
+}
+
+const rngMethods = ['next', 'uniform', 'int', 'normal', 'fillNormal', 'categorical', 'state'] as const
+
+/** Whether `u` can serve as an env's random stream (the callers' JavaScript is not type-checked). */
+const isRng = (u: unknown): u is Rng =>
+  typeof u === 'object' &&
+  u !== null &&
+  rngMethods.every((m) => typeof (u as Record<string, unknown>)[m] === 'function')
+
+/** Why `u` cannot seed an env (a finite number or an `Rng`), or undefined when it can. */
+const seedIssue = (u: unknown): string | undefined =>
+  typeof u === 'number'
+    ? Number.isFinite(u)
+      ? undefined
+      : `the seed must be finite, got ${u}`
+    : isRng(u)
+      ? undefined
+      : `expected a seed (a finite number) or an Rng (src/base/rng.ts), got ${show(u)}`
+
+const isArrayLike = (u: unknown): u is ArrayLike<unknown> =>
+  typeof u === 'object' && u !== null && typeof (u as { length?: unknown }).length === 'number'
+
 /** Check `VecEnvOptions` and fill in defaults. */
 export const resolveOptions = <T>(
   id: EnvId,
@@ -211,12 +243,16 @@ export const resolveOptions = <T>(
   defaultHorizon: number
 ): E.Either<TmamlError, VecEnvSettings> => {
   const where = `${id}.make`
+  if (typeof options !== 'object' || options === null)
+    return E.left(invalidInput(where, `expected options { n, tasks?, horizon?, autoReset? }, got ${show(options)}`))
   const { n, horizon = defaultHorizon, autoReset = 'auto', terminateWhenUnhealthy = true } = options
   if (!Number.isInteger(n) || n < 1) return E.left(invalidInput(where, `n must be an integer >= 1, got ${n}`))
   if (!Number.isInteger(horizon) || horizon < 1)
     return E.left(invalidInput(where, `horizon must be an integer >= 1, got ${horizon}`))
   if (autoReset !== 'auto' && autoReset !== 'manual')
     return E.left(invalidInput(where, `autoReset must be 'auto' or 'manual', got ${String(autoReset)}`))
+  if (options.tasks !== undefined && !Array.isArray(options.tasks))
+    return E.left(invalidInput(where, `tasks must be an array of ${n} tasks, got ${show(options.tasks)}`))
   if (options.tasks !== undefined && options.tasks.length !== n)
     return E.left(invalidInput(where, `tasks must hold one task per env (${n}), got ${options.tasks.length}`))
   return E.right({ n, horizon, autoReset, terminateWhenUnhealthy })
@@ -391,15 +427,21 @@ export const makeVecEnv = <R, T>(
 
   const reset = (init: ResetInit): E.Either<TmamlError, Float32Array> => {
     if (disposed) return disposedError('reset')
+    const where = `${id}.reset`
     if (typeof init === 'number') {
-      if (!Number.isFinite(init)) return E.left(invalidInput(`${id}.reset`, `the seed must be finite, got ${init}`))
+      if (!Number.isFinite(init)) return E.left(invalidInput(where, `the seed must be finite, got ${init}`))
       for (let i = 0; i < n; i++) resetOne(i, rngAt(init, i))
     } else {
+      if (!Array.isArray(init))
+        return E.left(
+          invalidInput(where, `expected a seed (a finite number) or an array of ${n} Rngs or seeds, got ${show(init)}`)
+        )
       if (init.length !== n)
-        return E.left(invalidInput(`${id}.reset`, `expected one Rng or seed per env (${n}), got ${init.length}`))
-      const bad = init.findIndex((x) => typeof x === 'number' && !Number.isFinite(x))
-      if (bad >= 0)
-        return E.left(invalidInput(`${id}.reset`, `env ${bad}: the seed must be finite, got ${String(init[bad])}`))
+        return E.left(invalidInput(where, `expected one Rng or seed per env (${n}), got ${init.length}`))
+      for (let i = 0; i < n; i++) {
+        const issue = seedIssue(init[i])
+        if (issue !== undefined) return E.left(invalidInput(where, `env ${i}: ${issue}`))
+      }
       for (let i = 0; i < n; i++) resetOne(i, toRng(init[i]))
     }
     everReset = true
@@ -408,9 +450,9 @@ export const makeVecEnv = <R, T>(
 
   const resetEnv = (i: number, init: Rng | number): E.Either<TmamlError, Float32Array> => {
     if (disposed) return disposedError('resetEnv')
-    if (!isIndex(i, n)) return E.left(invalidInput(`${id}.resetEnv`, `env index ${i} is not in [0, ${n})`))
-    if (typeof init === 'number' && !Number.isFinite(init))
-      return E.left(invalidInput(`${id}.resetEnv`, `env ${i}: the seed must be finite, got ${init}`))
+    if (!isIndex(i, n)) return E.left(invalidInput(`${id}.resetEnv`, `env index ${show(i)} is not in [0, ${n})`))
+    const issue = seedIssue(init)
+    if (issue !== undefined) return E.left(invalidInput(`${id}.resetEnv`, `env ${i}: ${issue}`))
     // Envs never reset stay idle (stepped as finished: active 0, done 1) until they are reset.
     everReset = true
     resetOne(i, toRng(init))
@@ -419,6 +461,8 @@ export const makeVecEnv = <R, T>(
 
   const setTasks = (next: ReadonlyArray<T>): E.Either<TmamlError, void> => {
     if (disposed) return disposedError('setTasks')
+    if (!Array.isArray(next))
+      return E.left(invalidInput(`${id}.setTasks`, `expected an array of ${n} tasks, got ${show(next)}`))
     if (next.length !== n)
       return E.left(invalidInput(`${id}.setTasks`, `expected one task per env (${n}), got ${next.length}`))
     for (let i = 0; i < n; i++) {
@@ -431,18 +475,20 @@ export const makeVecEnv = <R, T>(
 
   const getState = (i: number): E.Either<TmamlError, Float64Array> => {
     if (disposed) return disposedError('getState')
-    if (!isIndex(i, n)) return E.left(invalidInput(`${id}.getState`, `env index ${i} is not in [0, ${n})`))
+    if (!isIndex(i, n)) return E.left(invalidInput(`${id}.getState`, `env index ${show(i)} is not in [0, ${n})`))
     return E.right(core.getState(i))
   }
 
   const setState = (i: number, state: ArrayLike<number>): E.Either<TmamlError, void> => {
     const where = `${id}.setState`
     if (disposed) return disposedError('setState')
-    if (!isIndex(i, n)) return E.left(invalidInput(where, `env index ${i} is not in [0, ${n})`))
+    if (!isIndex(i, n)) return E.left(invalidInput(where, `env index ${show(i)} is not in [0, ${n})`))
+    if (!isArrayLike(state))
+      return E.left(invalidInput(where, `env ${i}: expected a state of ${stateDim} numbers, got ${show(state)}`))
     if (state.length !== stateDim)
       return E.left(invalidInput(where, `env ${i}: expected a state of ${stateDim} numbers, got ${state.length}`))
     for (let k = 0; k < state.length; k++)
-      if (!Number.isFinite(state[k]))
+      if (typeof state[k] !== 'number' || !Number.isFinite(state[k]))
         return E.left(
           invalidInput(where, `env ${i}: state entry ${k} is ${String(state[k])}, expected a finite number`)
         )

@@ -150,6 +150,48 @@ describe('envs/VecEnv input checks', () => {
       expect(text(mustFail(env.reset([1])))).toContain('one Rng or seed per env (2), got 1')
       expect(text(mustFail(env.reset(NaN)))).toContain('the seed must be finite')
     })
+
+    // JavaScript callers are not type-checked: null, a string or a plain object where an array or a
+    // seed belongs is an InvalidInput naming the method, never a TypeError from inside the env.
+    it.each([
+      ['reset(null)', (env: VecEnv<unknown>) => env.reset(null as never), 'point2d.reset'],
+      ['reset([1, null])', (env: VecEnv<unknown>) => env.reset([1, null] as never), 'env 1: expected a seed'],
+      ['reset({})', (env: VecEnv<unknown>) => env.reset({} as never), 'expected a seed (a finite number) or an array'],
+      ['resetEnv(0, null)', (env: VecEnv<unknown>) => env.resetEnv(0, null as never), 'point2d.resetEnv'],
+      ['resetEnv(0, {next})', (env: VecEnv<unknown>) => env.resetEnv(0, { next: () => 0 } as never), 'an Rng'],
+      ['setState(0, null)', (env: VecEnv<unknown>) => env.setState(0, null as never), 'expected a state of 2 numbers'],
+      ['setState(0, ["a", 1])', (env: VecEnv<unknown>) => env.setState(0, ['a', 1] as never), 'state entry 0 is a'],
+      ['setTasks(null)', (env: VecEnv<unknown>) => env.setTasks(null as never), 'expected an array of 2 tasks'],
+      ['setTasks("ab")', (env: VecEnv<unknown>) => env.setTasks('ab' as never), 'expected an array of 2 tasks'],
+      ['step(null)', (env: VecEnv<unknown>) => env.step(null as never), 'actions must be an array']
+    ])('%s is an InvalidInput, not an exception', async (_name, call, message) => {
+      const env = (await open(envSpecs.point2d, 2)) as VecEnv<unknown>
+      must(env.reset(1))
+      const before = env.observations()
+      const e = mustFail(call(env))
+      expect(e._tag).toBe('InvalidInput')
+      expect(text(e)).toContain(message)
+      expect(sameBits(env.observations(), before)).toBe(true)
+    })
+
+    it('make rejects options that are not an object and tasks that are not an array', async () => {
+      const spec = envSpecs.point2d
+      expect(text(mustFail(await spec.make(null as never)))).toContain('expected options { n')
+      expect(text(mustFail(await spec.make({ n: 1, tasks: null as never })))).toContain('tasks must be an array')
+    })
+
+    it('rejects a task parameter beyond 1e6, whose rewards would overflow float32', async () => {
+      const env = await open(envSpecs.point2d, 1)
+      const e = mustFail(env.setTasks([{ goal: [1e300, 0] }]))
+      expect(text(e)).toContain('task 0')
+      expect(text(mustFail(await envSpecs['halfcheetah-vel'].make({ n: 1, tasks: [{ velocity: -2e6 }] })))).toContain(
+        'task 0'
+      )
+      must(env.setTasks([{ goal: [1e6, -1e6] }]))
+      must(env.reset(1))
+      const r = stepOk(env, [0, 0])
+      expect(Number.isFinite(Math.fround(r.reward[0]))).toBe(true)
+    })
   })
 })
 

@@ -331,6 +331,21 @@ describe('pipelines/sampler', () => {
       ['0 episodes per task', { ...good, episodesPerTask: 0 }, /episodesPerTask: got 0, expected an integer >= 1/],
       ['a fractional horizon', { ...good, horizon: 2.5 }, /horizon: got 2.5/],
       ['a NaN seed', { ...good, seed: Number.NaN }, /seed/],
+      // Seeds hash their two 32-bit halves: 2^64 would silently equal seed 0, 2.5 equal 2.
+      ['a seed of 2^64', { ...good, seed: 2 ** 64 }, /seed: got 18446744073709552000, expected an integer/],
+      ['a fractional seed', { ...good, seed: 2.5 }, /seed: got 2.5/],
+      ['a fractional stream index', { ...good, stream: [0.5, 'pre'] }, /stream\.0/],
+      [
+        'a goal at 1e300 (rewards would be -Infinity in float32)',
+        {
+          ...good,
+          envId: 'point2d',
+          tasks: [{ goal: [1e300, 0] }],
+          policy: { ...cheetahPolicy, obsDim: 2, actDim: 2 },
+          params: [randomPolicy({ ...cheetahPolicy, obsDim: 2, actDim: 2 }, 1)]
+        },
+        /tasks\.0\.goal\.0: got 1e\+300, expected a number from -1000000 to 1000000/
+      ],
       [
         'params for 3 tasks of 2',
         { ...good, params: [good.params[0], good.params[0], good.params[0]] },

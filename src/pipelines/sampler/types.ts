@@ -9,7 +9,7 @@
 import type * as E from 'fp-ts/lib/Either.js'
 import type { Worker } from 'node:worker_threads'
 import * as t from 'io-ts'
-import { FiniteNumber, PositiveInt, PositiveNumber } from '../../base/codecs.js'
+import { FiniteNumber, PositiveInt, PositiveNumber, SafeInteger } from '../../base/codecs.js'
 import type { TmamlError } from '../../base/errors.js'
 import type { ArrayParams } from '../../graph/nn.js'
 
@@ -83,9 +83,10 @@ export const RolloutRequest = t.intersection(
        * computes `x W_l + b_l`, L = hidden.length + 1) and `logStd` [actDim]. Other keys are ignored.
        */
       params: t.readonlyArray(ParamRecord),
-      seed: FiniteNumber,
+      /** A safe integer: random streams hash its two 32-bit halves (2^64 would equal 0). */
+      seed: SafeInteger,
       /** The path below `seed` and `'rollout'`, e.g. `[iteration, 'pre']`: distinct streams for distinct batches. */
-      stream: t.readonlyArray(t.union([t.string, FiniteNumber]))
+      stream: t.readonlyArray(t.union([t.string, SafeInteger]))
     }),
     t.partial({
       /** `true`: action = mean (evaluation); no action noise is drawn. Default `false`. */
