@@ -77,6 +77,7 @@ the quickstart: halfcheetah-dir, 20 tasks x 20 rollouts, maml + linear baseline,
   --run-dir DIR         where to write (default runs/<env>-<estimator>-<outer>-s<seed>-<time>)
   --json                print each iteration's record as a JSON line on stdout
   --skip-memory-check   run even when the memory estimate exceeds what this machine has
+                        (or TMAML_MEMORY_LIMIT_MB, when set)
 
 Numbers are decimal; each field's range is in docs/RELIABILITY.md. Writes <run>/config.json,
 metrics.jsonl, metrics.csv, checkpoint.json, learning-curve.{svg,png}; <run>/run.lock while it runs
@@ -233,7 +234,7 @@ const memoryCheck = (cfg: ExperimentConfig, skip: boolean): E.Either<number, voi
     .join(', ')
   console.error(
     `tmaml train: this run would need about ${formatBytes(f.bytes)} of memory (${parts}), and this machine has ` +
-      `${formatBytes(limit)}; make tasksPerBatch, rolloutsPerTask, horizon, innerSteps or hidden smaller, ` +
+      `${formatBytes(limit)}${process.env['TMAML_MEMORY_LIMIT_MB'] !== undefined ? ' (TMAML_MEMORY_LIMIT_MB)' : ''}; make tasksPerBatch, rolloutsPerTask, horizon, innerSteps or hidden smaller, ` +
       `or run anyway with --skip-memory-check`
   )
   return E.left(2)

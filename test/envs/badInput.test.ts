@@ -1,6 +1,8 @@
 // Bad input is rejected before anything is written, naming the environment and the index; a diverging
 // simulation is reported, the env reset, and no reward is ever NaN.
+import type * as E from 'fp-ts/lib/Either.js'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { TmamlError } from '../../src/base/errors.js'
 import { rngAt } from '../../src/base/rng.js'
 import { envSpecs, getEnvSpec, type EnvSpec } from '../../src/envs/registry.js'
 import { getMujoco } from '../../src/envs/mujoco.js'
@@ -153,17 +155,18 @@ describe('envs/VecEnv input checks', () => {
 
     // JavaScript callers are not type-checked: null, a string or a plain object where an array or a
     // seed belongs is an InvalidInput naming the method, never a TypeError from inside the env.
-    it.each([
-      ['reset(null)', (env: VecEnv<unknown>) => env.reset(null as never), 'point2d.reset'],
-      ['reset([1, null])', (env: VecEnv<unknown>) => env.reset([1, null] as never), 'env 1: expected a seed'],
-      ['reset({})', (env: VecEnv<unknown>) => env.reset({} as never), 'expected a seed (a finite number) or an array'],
-      ['resetEnv(0, null)', (env: VecEnv<unknown>) => env.resetEnv(0, null as never), 'point2d.resetEnv'],
-      ['resetEnv(0, {next})', (env: VecEnv<unknown>) => env.resetEnv(0, { next: () => 0 } as never), 'an Rng'],
-      ['setState(0, null)', (env: VecEnv<unknown>) => env.setState(0, null as never), 'expected a state of 2 numbers'],
-      ['setState(0, ["a", 1])', (env: VecEnv<unknown>) => env.setState(0, ['a', 1] as never), 'state entry 0 is a'],
-      ['setTasks(null)', (env: VecEnv<unknown>) => env.setTasks(null as never), 'expected an array of 2 tasks'],
-      ['setTasks("ab")', (env: VecEnv<unknown>) => env.setTasks('ab' as never), 'expected an array of 2 tasks'],
-      ['step(null)', (env: VecEnv<unknown>) => env.step(null as never), 'actions must be an array']
+    type Call = (env: VecEnv<unknown>) => E.Either<TmamlError, unknown>
+    it.each<readonly [string, Call, string]>([
+      ['reset(null)', (env) => env.reset(null as never), 'point2d.reset'],
+      ['reset([1, null])', (env) => env.reset([1, null] as never), 'env 1: expected a seed'],
+      ['reset({})', (env) => env.reset({} as never), 'expected a seed (a finite number) or an array'],
+      ['resetEnv(0, null)', (env) => env.resetEnv(0, null as never), 'point2d.resetEnv'],
+      ['resetEnv(0, {next})', (env) => env.resetEnv(0, { next: () => 0 } as never), 'an Rng'],
+      ['setState(0, null)', (env) => env.setState(0, null as never), 'expected a state of 2 numbers'],
+      ['setState(0, ["a", 1])', (env) => env.setState(0, ['a', 1] as never), 'state entry 0 is a'],
+      ['setTasks(null)', (env) => env.setTasks(null as never), 'expected an array of 2 tasks'],
+      ['setTasks("ab")', (env) => env.setTasks('ab' as never), 'expected an array of 2 tasks'],
+      ['step(null)', (env) => env.step(null as never), 'actions must be an array']
     ])('%s is an InvalidInput, not an exception', async (_name, call, message) => {
       const env = (await open(envSpecs.point2d, 2)) as VecEnv<unknown>
       must(env.reset(1))
