@@ -258,10 +258,16 @@ export const currentLockOwner = (now: Date = new Date()): LockOwner => ({
   since: now.toISOString()
 })
 
+/** Field 3 of /proc/<pid>/stat: 'Z' for a zombie (dead, not yet reaped by its parent). */
+const isZombie = (pid: number): boolean => {
+  const stat = readText(`/proc/${pid}/stat`)
+  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+}
+
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
-    return true
+    return !isZombie(pid)
   } catch (err) {
     // EPERM: the process exists but belongs to another user.
     return typeof err === 'object' && err !== null && 'code' in err && err.code === 'EPERM'
@@ -270,7 +276,7 @@ const isAlive = (pid: number): boolean => {
 
 /**
  * Whether a lock's owner is certainly gone: same host, and the machine rebooted since, or its pid is
- * not running, or that pid now belongs to a process started at another time. A lock from another
+ * not running (or a zombie), or that pid now belongs to a process started at another time. A lock from another
  * host cannot be checked and is never stale.
  */
 export const isStaleLock = (owner: LockOwner): boolean => {

@@ -1,7 +1,7 @@
 // The run folder's file-system edge: one-line errors for bad paths (no hang, no stack trace), an
 // exclusive lock that recognises a dead holder, metrics that survive a torn last line, checkpoints
 // that reject damaged counts and shapes, and writes that leave the old file whole when the disk is full.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -135,6 +135,19 @@ describe('pipelines/runDir', () => {
       lock.release()
     })
 
+    it('takes over the lock of a zombie (a killed holder its parent has not reaped yet)', () => {
+      const d = tmp('zombie')
+      const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+      const pid = child.pid ?? -1
+      // Without yielding to the event loop nothing reaps the child: it stays a zombie until we return.
+      const t0 = Date.now()
+      while (!fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z') && Date.now() - t0 < 20_000);
+      fs.writeFileSync(lockFile(d), JSON.stringify({ ...currentLockOwner(), pid, processStart: null }))
+      const lock = right(acquireRunLock(d))
+      expect(lock.replaced?.pid).toBe(pid)
+      lock.release()
+    })
+
     it('never takes a lock from another host (its pid cannot be checked) and says how to clear it', () => {
       const d = tmp('host')
       fs.writeFileSync(lockFile(d), JSON.stringify({ ...currentLockOwner(), host: 'elsewhere', pid: deadPid() }))
@@ -210,7 +223,7 @@ describe('pipelines/runDir', () => {
       envSteps: 120,
       policy: { W0: { shape: [2, 2], values: new Float32Array([1, 2, 3, 4]) } },
       adam: { step: 3, m: {}, v: {} },
-      metaCv: null
+      cvState: null
     }
     /** The fields of checkpoint.json these tests damage. */
     interface CheckpointText {
