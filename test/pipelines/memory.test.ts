@@ -1,8 +1,12 @@
-// tfjs memory across meta-iterations: every tensor an iteration creates (inner adaptation, control
+// Memory across meta-iterations: every tensor an iteration creates (inner adaptation, control
 // variates, meta-gradient, TRPO's Hessian-vector products and line search, PPO's inner steps) is
-// disposed, so the live tensor count after each iteration is the same as after the first.
+// disposed, so the live tensor count after each iteration is the same as after the first; and
+// nothing keeps an iteration's context or episode arrays once later iterations ran, so the JS heap
+// and ArrayBuffers after a full GC stay flat over many iterations.
+import * as v8 from 'node:v8'
+import * as vm from 'node:vm'
 import * as tf from '@tensorflow/tfjs-core'
-import { lastValueFrom, map, toArray } from 'rxjs'
+import { lastValueFrom, map, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { initialState, metaTrain } from '../../src/index.js'
 import { point2dDeps, useSampler } from '../support/pipelines.js'
@@ -33,4 +37,64 @@ describe('pipelines: no tensor leak across iterations', () => {
       expect(counts.slice(1)).toEqual(counts.slice(1).map(() => counts[1]))
     })
   }
+})
+
+describe('pipelines: nothing retained across iterations (after a full GC)', () => {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  const collect = async (): Promise<void> => {
+    // WeakRefs made in a job stay alive until it ends: let it end, then collect (twice: finalisers).
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+  }
+
+  it("an iteration's context and its episode arrays are collected once later iterations ran", async () => {
+    const d = point2dDeps(
+      sampler(),
+      { tasksPerBatch: 4, rolloutsPerTask: 4, iterations: 12, controlVariate: 'meta', evalEvery: 3, evalTasks: 2 },
+      25,
+      [8]
+    )
+    const refs: Array<{ readonly iteration: number; readonly ref: WeakRef<object> }> = []
+    await lastValueFrom(
+      metaTrain(d)(initialState(d)).pipe(
+        tap((ctx) => {
+          for (const target of [ctx, ctx.post, ctx.post[0].rewards, ctx.pre[0][0].obs, ctx.postBaselines[0]])
+            refs.push({ iteration: ctx.state.iteration, ref: new WeakRef(target) })
+        })
+      )
+    )
+    await collect()
+    // The last iterations may still be referenced (the stream's last value, the sampler's last result).
+    const kept = refs.filter((r) => r.iteration < 9 && r.ref.deref() !== undefined).map((r) => r.iteration)
+    expect(kept).toEqual([])
+    expect(refs.length).toBe(60)
+  })
+
+  it('heap and ArrayBuffers after a full GC are flat over 100 iterations', async () => {
+    const d = point2dDeps(
+      sampler(),
+      { tasksPerBatch: 4, rolloutsPerTask: 4, iterations: 100, controlVariate: 'linear', evalEvery: 10, evalTasks: 2 },
+      25,
+      [8]
+    )
+    const at: Record<number, NodeJS.MemoryUsage> = {}
+    await lastValueFrom(
+      metaTrain(d)(initialState(d)).pipe(
+        tap((ctx) => {
+          const it = ctx.state.iteration
+          if (it === 29 || it === 99) {
+            gc()
+            at[it] = process.memoryUsage()
+          }
+        })
+      )
+    )
+    // An iteration's episodes are ~11 kB of ArrayBuffers per phase: keeping one per iteration would
+    // add > 700 kB over these 70 iterations. The heap may still grow a little as V8 compiles hot code.
+    expect(at[99].arrayBuffers - at[29].arrayBuffers).toBeLessThan(100_000)
+    expect(at[99].heapUsed - at[29].heapUsed).toBeLessThan(1_000_000)
+  })
 })
