@@ -35,7 +35,8 @@ describe('envs/tasks', () => {
     it.each([
       ['DirectionTask', decoder(DirectionTask), { direction: 0 }, 'direction'],
       ['VelocityTask', decoder(VelocityTask), { velocity: 'fast' }, 'velocity'],
-      ['VelocityTask (NaN)', decoder(VelocityTask), { velocity: NaN }, 'a finite number'],
+      ['VelocityTask (NaN)', decoder(VelocityTask), { velocity: NaN }, 'a number from -1000000 to 1000000'],
+      ['Goal2dTask (1e300)', decoder(Goal2dTask), { goal: [0, 1e300] }, 'goal.1: got 1e+300'],
       ['Direction2dTask (not unit)', decoder(Direction2dTask), { direction: [1, 1] }, 'x^2 + y^2 = 1'],
       ['Goal2dTask (missing)', decoder(Goal2dTask), {}, 'goal']
     ])('reject a bad %s, naming the field', (_name, decode, value, mention) => {
