@@ -188,6 +188,9 @@ export const controlVariateCodec = (registry: ReadonlyArray<ControlVariateKind> 
 export const OuterAlgorithm = t.keyof({ vpg: null, trpo: null, ppo: null }, "one of 'vpg', 'trpo', 'ppo'")
 export type OuterAlgorithm = t.TypeOf<typeof OuterAlgorithm>
 
+/** A switch: JSON true or false (docs/RELIABILITY.md lists it with the numeric ranges). */
+const Switch = refine(t.boolean, 'true or false', () => true, 'Switch')
+
 const BackendC = t.keyof(
   { auto: null, native: null, wasm: null, cpu: null, tensorflow: null, 'tensorflow-gpu': null },
   "one of 'auto', 'native', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'"
@@ -266,7 +269,7 @@ export const ExperimentConfig = t.type(
      * reward scale, and the same for every estimator and control variate (the reference codes
      * normalise their inner advantages).
      */
-    innerNormalize: t.boolean,
+    innerNormalize: Switch,
     /** A safe integer: larger numbers cannot be told apart as doubles (2^64 would equal 0). */
     seed: ranged('seed'),
     iterations: ranged('iterations'),
@@ -278,7 +281,7 @@ export const ExperimentConfig = t.type(
     evalTasks: ranged('evalTasks'),
     checkpointEvery: ranged('checkpointEvery'),
     /** Standardise advantages of the outer objective per task (ProMP does). */
-    normalizeAdvantages: t.boolean,
+    normalizeAdvantages: Switch,
     /** The run folder; '' = runs/<env>-<estimator>-s<seed>-<time>. */
     runDir: t.string,
     ...sections

@@ -10,6 +10,7 @@ import {
   type ExperimentConfig,
   type NumericRange,
   describeRange,
+  encodeConfig,
   inRange,
   numericRanges,
   publishedDefaults,
@@ -60,7 +61,7 @@ const issuesOf = (u: unknown): ReadonlyArray<FieldIssue> => {
 describe('pipelines/config', () => {
   describe('numericRanges', () => {
     it('covers every numeric field of the config, and the defaults lie inside their ranges', () => {
-      const leaves = numericLeaves(publishedDefaults)
+      const leaves = numericLeaves(encodeConfig(publishedDefaults))
       expect(leaves.length).toBeGreaterThan(20)
       for (const [key, value] of leaves) {
         expect(ranges[key], key).toBeDefined()
@@ -74,6 +75,23 @@ describe('pipelines/config', () => {
       const escape = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
       for (const [key, r] of Object.entries(ranges))
         expect(doc, key).toMatch(new RegExp(`\\|\\s*\`${escape(key)}\`\\s*\\|\\s*${escape(describeRange(r))}\\s*\\|`))
+    })
+  })
+
+  describe('choice fields', () => {
+    it.each([
+      [{ activation: 'sigmoid' }, 'activation'],
+      [{ innerNormalize: 1 }, 'innerNormalize'],
+      [{ normalizeAdvantages: 'yes' }, 'normalizeAdvantages'],
+      [{ outer: 'adam' }, 'outer'],
+      [{ backend: 'gpu' }, 'backend'],
+      [{ controlVariate: 'mean' }, 'controlVariate']
+    ])('rejects %j naming %s and its values, as docs/RELIABILITY.md lists them', (user, field) => {
+      const issues = issuesOf(user)
+      expect(issues.map((i) => i.path)).toEqual([field])
+      const doc = fs.readFileSync('docs/RELIABILITY.md', 'utf8')
+      const escape = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      expect(doc).toMatch(new RegExp(`\\|\\s*\`${field}\`\\s*\\|\\s*${escape(issues[0].expected)}\\s*\\|`))
     })
   })
 
@@ -109,9 +127,11 @@ describe('pipelines/config', () => {
   })
 
   describe('fuzz', () => {
-    const keys = Object.keys(publishedDefaults) as ReadonlyArray<keyof ExperimentConfig>
+    // The JSON form: the estimator and the control variate by name, as a user writes them.
+    const defaults = encodeConfig(publishedDefaults)
+    const keys = Object.keys(defaults) as ReadonlyArray<keyof ExperimentConfig>
     const sectionKeys: Readonly<Record<string, ReadonlyArray<string>>> = Object.fromEntries(
-      Object.entries(publishedDefaults)
+      Object.entries(defaults)
         .filter(([, v]) => typeof v === 'object' && v !== null && !Array.isArray(v))
         .map(([k, v]) => [k, Object.keys(v as object)])
     )
@@ -177,7 +197,7 @@ describe('pipelines/config', () => {
           ).not.toThrow()
           if (E.isRight(r)) {
             accepted++
-            for (const [key, v] of numericLeaves(r.right)) expect(inRange(ranges[key], v), key).toBe(true)
+            for (const [key, v] of numericLeaves(encodeConfig(r.right))) expect(inRange(ranges[key], v), key).toBe(true)
             return
           }
           rejected++

@@ -9,7 +9,7 @@
 import type * as E from 'fp-ts/lib/Either.js'
 import type { Worker } from 'node:worker_threads'
 import * as t from 'io-ts'
-import { FiniteNumber, PositiveInt, PositiveNumber, SafeInteger } from '../../base/codecs.js'
+import { PositiveInt, PositiveNumber, SafeInteger } from '../../base/codecs.js'
 import type { TmamlError } from '../../base/errors.js'
 import type { ArrayParams } from '../../graph/nn.js'
 
