@@ -61,7 +61,10 @@ const issuesOf = (u: unknown): ReadonlyArray<FieldIssue> => {
 describe('pipelines/config', () => {
   describe('numericRanges', () => {
     it('covers every numeric field of the config, and the defaults lie inside their ranges', () => {
-      const leaves = numericLeaves(encodeConfig(publishedDefaults))
+      // initLogStd may be null (the env's own default): give it a number so that its range is covered too.
+      const leaves = numericLeaves(
+        encodeConfig({ ...publishedDefaults, initLogStd: publishedDefaults.initLogStd ?? 0 })
+      )
       expect(leaves.length).toBeGreaterThan(20)
       for (const [key, value] of leaves) {
         expect(ranges[key], key).toBeDefined()
