@@ -193,10 +193,14 @@ export const startChunkWorker = async (opts: ChunkWorkerOptions): Promise<E.Eith
     })
     if (E.isLeft(params)) return params
     // The chunk's own task as a one-task request: the same checks as any request.
-    const one = validateRequest({ ...m, tasks: [m.tasks[d.task]], params: [params.right] })
+    const one = validateRequest({
+      ...m,
+      tasks: [m.tasks[d.task]],
+      taskIds: [m.taskIds[d.task]],
+      params: [params.right]
+    })
     if (E.isLeft(one)) return one
-    const job = chunkJob(one.right, d.chunk, { start: d.start, count: d.count })
-    return E.right({ ...job, taskIds: job.taskIds.map(() => d.task) })
+    return E.right(chunkJob(one.right, d.chunk, { start: d.start, count: d.count }))
   }
 
   const note = async (d: ChunkJobData, n: DoneNote): Promise<void> => {

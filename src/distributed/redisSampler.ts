@@ -27,12 +27,15 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { Observable } from 'rxjs'
 import { decodeWith, invalidInput, resourceError, type TmamlError } from '../base/errors.js'
-import { assembleBatches, chunkEnvEvents, chunkJob } from '../pipelines/sampler/chunk.js'
+import { chunkEnvEvents, chunkJob, taskAssembler } from '../pipelines/sampler/chunk.js'
 import { describeChunk } from '../pipelines/sampler/pool.js'
 import type { ChunkJob, ChunkResult } from '../pipelines/sampler/protocol.js'
 import { validateRequest, type ValidRequest } from '../pipelines/sampler/request.js'
-import type { EpisodeBatch, Sampler, SamplerEvent } from '../pipelines/sampler/types.js'
+import { SampleError, streamSampler } from '../pipelines/sampler/stream.js'
+import type { EpisodeBatch, RolloutRequest, Sampler, SamplerEvent } from '../pipelines/sampler/types.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
 import { chunkJobId, queueNames, queuePrefix, requestKeys, workersKey, type RequestKeys } from './keys.js'
 import { RunId, decodeNote, decodeResult, encodeRequest, type ChunkJobData, type EncodedRequest } from './wire.js'
@@ -83,20 +86,12 @@ export interface RedisSamplerOptions {
 }
 
 /**
- * A `Sampler` on Redis, which can also report each chunk as it arrives.
+ * A `Sampler` on Redis: `sample$` emits each task's batch as its last chunk arrives; requests may
+ * overlap (each waits for its notes on a connection of its own).
  *
  * @category model
  */
-export interface RedisSampler extends Sampler {
-  /**
-   * `sample`, calling `onChunk(job, result)` once per chunk as its result arrives (in any order); the
-   * batches are the same as `sample`'s.
-   */
-  readonly sampleChunks: (
-    req: unknown,
-    onChunk: (job: ChunkJob, result: ChunkResult) => void
-  ) => Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>>
-}
+export type RedisSampler = Sampler
 
 // -------------------------------------------------------------------------------------------------
 // planning
@@ -127,6 +122,11 @@ export const planTaskChunks = (tasks: number, episodes: number, max: number): Re
 // -------------------------------------------------------------------------------------------------
 // the sampler
 // -------------------------------------------------------------------------------------------------
+
+interface Planned {
+  readonly plan: ReadonlyArray<TaskChunk>
+  readonly jobs: ReadonlyArray<ChunkJob>
+}
 
 const defaults = {
   maxChunkEpisodes: 20,
@@ -185,9 +185,12 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
 
   const client = connect(target, 'client', `tmaml-learner-${run}`)
   const blocking = connect(target, 'client', `tmaml-learner-${run}-notes`)
+  // BLPOP holds its connection: each request in flight waits on one of these (made when needed).
+  const noteConnections: Redis[] = [blocking]
+  const idleNoteConnections: Redis[] = [blocking]
   const disconnect = (): void => {
     client.disconnect()
-    blocking.disconnect()
+    noteConnections.forEach((r) => r.disconnect())
   }
   for (const r of [client, blocking]) {
     const ready = await waitReady(r, target, o.connectTimeoutMs)
@@ -200,6 +203,7 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
   queue.on('error', () => undefined) // failures surface in the commands that use it
   let closed = false
   const closedError = resourceError(where, 'the sampler was closed')
+  const cancelledError = resourceError(where, 'the request was cancelled')
 
   // ---- one request ----------------------------------------------------------------------------------
 
@@ -209,13 +213,41 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
     await m.exec()
   }
 
-  const run1 = async (
-    req: ValidRequest,
-    onChunk: (job: ChunkJob, result: ChunkResult) => void
-  ): Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>> => {
+  /** A request's chunks within tasks (slot `task`) and their jobs. */
+  const planFor = (req: ValidRequest): Planned => {
     const E_ = req.episodesPerTask
     const plan = planTaskChunks(req.tasks.length, E_, o.maxChunkEpisodes)
-    const jobs = plan.map((p, c) => chunkJob(req, c, { start: p.task * E_ + p.start, count: p.count }))
+    return { plan, jobs: plan.map((p, c) => chunkJob(req, c, { start: p.task * E_ + p.start, count: p.count })) }
+  }
+
+  /** One request: `onChunk` gets each chunk once as its result arrives; resolves when all did, or to what failed. */
+  const run1 = async (
+    req: ValidRequest,
+    planned: Planned,
+    onChunk: (job: ChunkJob, result: ChunkResult) => void,
+    cancelled: () => boolean
+  ): Promise<E.Either<TmamlError, void>> => {
+    const notes =
+      idleNoteConnections.pop() ??
+      (() => {
+        const r = connect(target, 'client', `tmaml-learner-${run}-notes-${noteConnections.length}`)
+        noteConnections.push(r)
+        return r
+      })()
+    try {
+      return await runOn(req, planned, onChunk, cancelled, notes)
+    } finally {
+      idleNoteConnections.push(notes)
+    }
+  }
+
+  const runOn = async (
+    req: ValidRequest,
+    { plan, jobs }: Planned,
+    onChunk: (job: ChunkJob, result: ChunkResult) => void,
+    cancelled: () => boolean,
+    blocking: Redis
+  ): Promise<E.Either<TmamlError, void>> => {
     const enc = encodeRequest(req)
     const keys = requestKeys(run, enc.digest)
     const ids = plan.map((p, c) => chunkJobId(run, req.stream, p.task, c, enc.digest))
@@ -245,7 +277,6 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
       }
     }
 
-    const results: Array<ChunkResult | undefined> = plan.map(() => undefined)
     const outstanding = new Set(plan.map((_, c) => c))
     let failure: TmamlError | undefined
     let lastAlive = Date.now()
@@ -264,7 +295,6 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
         fail(r.left)
         return true
       }
-      results[c] = r.right
       outstanding.delete(c)
       lastAlive = Date.now()
       emit({
@@ -276,6 +306,7 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
         seconds: r.right.seconds,
         heapBytes: r.right.heapBytes
       })
+      chunkEnvEvents(jobs[c], r.right).forEach(emit)
       try {
         onChunk(jobs[c], r.right)
       } catch (err) {
@@ -346,8 +377,8 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
     let enqueued = false
     try {
       while (outstanding.size > 0 && failure === undefined) {
-        if (closed) {
-          fail(closedError)
+        if (closed || cancelled()) {
+          fail(closed ? closedError : cancelledError)
           break
         }
         try {
@@ -396,41 +427,46 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
         )
         .catch(() => 0)
     }
-    if (failure !== undefined) return E.left(failure)
-    const all = results.filter((r): r is ChunkResult => r !== undefined)
-    for (const r of all) chunkEnvEvents(jobs[r.chunk], r).forEach(emit)
-    return E.right(assembleBatches(req, jobs, all))
+    return failure !== undefined ? E.left(failure) : E.right(undefined)
   }
 
-  const sampleNow = async (
-    u: unknown,
-    onChunk: (job: ChunkJob, result: ChunkResult) => void
-  ): Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>> => {
-    if (closed) return E.left(closedError)
-    const valid = validateRequest(u)
-    if (E.isLeft(valid)) return valid
-    return run1(valid.right, onChunk)
-  }
+  const inFlight = new Set<Promise<unknown>>()
 
-  let tail: Promise<unknown> = Promise.resolve()
-  const serial = <A>(f: () => Promise<A>): Promise<A> => {
-    const next = tail.then(f)
-    tail = next.catch(() => undefined)
-    return next
-  }
+  const sample$ = (u: RolloutRequest): Observable<EpisodeBatch> =>
+    new Observable<EpisodeBatch>((sub) => {
+      if (closed) return sub.error(new SampleError(closedError))
+      const valid = validateRequest(u)
+      if (E.isLeft(valid)) return sub.error(new SampleError(valid.left))
+      const req = valid.right
+      const planned = planFor(req)
+      const tasks = taskAssembler(req, planned.jobs)
+      let cancelled = false
+      const running = run1(
+        req,
+        planned,
+        (job, r) => tasks.add(job, r).forEach((b) => sub.next(b)),
+        () => cancelled
+      ).then((r) => (E.isLeft(r) ? sub.error(new SampleError(r.left)) : sub.complete()))
+      inFlight.add(running)
+      void running.finally(() => inFlight.delete(running))
+      return () => {
+        cancelled = true
+      }
+    })
 
-  return E.right({
-    workers: 0,
-    sample: (req) => serial(() => sampleNow(req, () => undefined)),
-    sampleChunks: (req, onChunk) => serial(() => sampleNow(req, onChunk)),
-    close: async () => {
-      if (closed) return
-      closed = true
-      await tail
-      await queue.close().catch(() => undefined)
-      disconnect()
-    }
-  })
+  return E.right(
+    streamSampler({
+      workers: 0,
+      sample$,
+      close: async () => {
+        if (closed) return
+        closed = true
+        await Promise.all([...inFlight])
+        await queue.close().catch(() => undefined)
+        disconnect()
+      }
+    })
+  )
 }
 
 /**

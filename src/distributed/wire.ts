@@ -113,7 +113,9 @@ export const RequestMeta = t.type(
     deterministic: t.boolean,
     actionScale: FiniteNumber,
     /** 1 (shared) or one per task. */
-    paramSets: PositiveInt
+    paramSets: PositiveInt,
+    /** Each slot's task id in the random paths (`RolloutRequest.taskIds`). */
+    taskIds: t.readonlyArray(NonNegativeInt)
   },
   'RequestMeta'
 )
@@ -167,7 +169,8 @@ export const encodeRequest = (req: ValidRequest): EncodedRequest => {
     stream: req.stream,
     deterministic: req.deterministic,
     actionScale: req.actionScale,
-    paramSets: req.params.length
+    paramSets: req.params.length,
+    taskIds: req.taskIds
   }
   const metaBuf = Buffer.from(JSON.stringify(meta), 'utf8')
   const params = req.params.map((p) => encodeParams(req.policy, p))

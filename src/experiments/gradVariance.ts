@@ -26,7 +26,7 @@ import { rngAt } from '../base/rng.js'
 import { type ExperimentConfig, encodeConfig, resolveConfig } from '../pipelines/config.js'
 import { sizeOf } from '../pipelines/optim/params.js'
 import { readCheckpoint, writeAtomic, writeCheckpoint } from '../pipelines/runDir.js'
-import { makeSampler } from '../pipelines/sampler/index.js'
+import { makeSampler, promiseSampler } from '../pipelines/sampler/index.js'
 import type { Sampler } from '../pipelines/sampler/types.js'
 import { type TrainState, trainDeps } from '../pipelines/stages.js'
 import { initialState } from '../pipelines/train.js'
@@ -93,11 +93,11 @@ const pad = (it: number): string => String(it).padStart(4, '0')
 // ---------------------------------------------------------------------------------------------
 
 /** A sampler that samples nothing: `initialState` needs the dependencies' shape, not a sampler. */
-const noSampler: Sampler = {
+const noSampler: Sampler = promiseSampler({
   workers: 0,
   sample: async () => E.left(invalidInput('grad-variance', 'no sampling here')),
   close: async () => undefined
-}
+})
 
 const trainConfig = (o: GradVarianceOptions): E.Either<TmamlError, ExperimentConfig> =>
   resolveConfig({

@@ -28,6 +28,7 @@ import { episodeReturns, meanReturn } from './episodes.js'
 import { chunkJob, makeEnvCache, runChunk, type EnvCache } from './sampler/chunk.js'
 import type { ChunkResult } from './sampler/protocol.js'
 import { validateRequest } from './sampler/request.js'
+import { promiseSampler } from './sampler/stream.js'
 import type { EpisodeBatch, RolloutRequest, Sampler } from './sampler/types.js'
 import { StageError, type TrainDeps, type TrainState, innerLoop, rolloutPost, startIteration } from './stages.js'
 
@@ -186,18 +187,19 @@ const recordingSampler = (
   sampler: Sampler,
   show: number,
   onReplay: (batches: ReadonlyArray<EpisodeBatch>, episodes: ReadonlyArray<RecordedEpisode>) => void
-): Sampler => ({
-  workers: sampler.workers,
-  close: sampler.close,
-  sample: async (req) => {
-    const r = await sampler.sample(req)
-    if (E.isLeft(r)) return r
-    const shown = await replay(req, r.right[0], show)
-    if (E.isLeft(shown)) return shown
-    onReplay(r.right, shown.right)
-    return r
-  }
-})
+): Sampler =>
+  promiseSampler({
+    workers: sampler.workers,
+    close: sampler.close,
+    sample: async (req) => {
+      const r = await sampler.sample(req)
+      if (E.isLeft(r)) return r
+      const shown = await replay(req, r.right[0], show)
+      if (E.isLeft(shown)) return shown
+      onReplay(r.right, shown.right)
+      return r
+    }
+  })
 
 // ---------------------------------------------------------------------------------------------
 // recording

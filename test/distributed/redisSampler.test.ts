@@ -7,11 +7,17 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import { lastValueFrom, tap, toArray } from 'rxjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startChunkWorker, type ChunkWorker, type ChunkWorkerEvent } from '../../src/distributed/chunkWorker.js'
 import { parseRedisTarget, type RedisTarget } from '../../src/distributed/connection.js'
 import { queueNames, queuePrefix, requestKeys } from '../../src/distributed/keys.js'
-import { makeRedisSampler, planTaskChunks, type RedisSampler } from '../../src/distributed/redisSampler.js'
+import {
+  type DistributedEvent,
+  makeRedisSampler,
+  planTaskChunks,
+  type RedisSampler
+} from '../../src/distributed/redisSampler.js'
 import { encodeRequest } from '../../src/distributed/wire.js'
 import type { EpisodeBatch, RolloutRequest } from '../../src/pipelines/sampler/index.js'
 import { validateRequest } from '../../src/pipelines/sampler/request.js'
@@ -34,6 +40,8 @@ const perTask: RolloutRequest = {
   params: [0, 1, 2].map((k) => randomPolicy(cheetahPolicy, 40 + k)),
   stream: [2, 'post']
 }
+
+const byTask = (bs: ReadonlyArray<EpisodeBatch>): ReadonlyArray<EpisodeBatch> => [...bs].sort((a, b) => a.task - b.task)
 
 const waitFor = async (what: string, ok: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> => {
   const deadline = Date.now() + ms
@@ -81,7 +89,9 @@ describe.skipIf(!hasRedis)('distributed/redisSampler', () => {
     await redis?.stop()
   })
 
-  const sampler = async (more: { noWorkerTimeoutMs?: number } = {}): Promise<RedisSampler> =>
+  const sampler = async (
+    more: { noWorkerTimeoutMs?: number; onEvent?: (e: DistributedEvent) => void } = {}
+  ): Promise<RedisSampler> =>
     must(await makeRedisSampler({ target, run: 'test-run', maxChunkEpisodes: 2, pollMs: 200, ...more }))
 
   it('with no worker alive, a request fails after the timeout saying so, and leaves no job or key behind', async () => {
@@ -132,20 +142,50 @@ describe.skipIf(!hasRedis)('distributed/redisSampler', () => {
     }
   })
 
-  it('equals the local sampler bit for bit, and reports each chunk once as it arrives', async () => {
-    const s = await sampler()
+  it('equals the local sampler bit for bit; sample$ emits each task once, as its last chunk arrives', async () => {
+    const done: number[] = []
+    const s = await sampler({ onEvent: (e) => (e._tag === 'ChunkDone' ? done.push(e.chunk) : undefined) })
     try {
-      const seen: number[] = []
       const fetchesBefore = worker!.stats().fetches
-      const got = must(
-        await s.sampleChunks(shared, (job) => seen.push(...job.taskIds.map((k, i) => k * 5 + job.episodeIds[i])))
+      // Chunks 3k .. 3k+2 are task k's (planTaskChunks): when a task is emitted, its last chunk is the
+      // last one in, and the chunks in so far include all of its own.
+      const arrivals: Array<readonly [number, ReadonlyArray<number>]> = []
+      const got = await lastValueFrom(
+        s.sample$(shared).pipe(
+          tap((b) => arrivals.push([b.task, [...done]])),
+          toArray()
+        )
       )
-      expect(sameBatches(got, local.shared)).toBe(true)
-      expect(seen.sort((a, b) => a - b)).toEqual([...Array(15).keys()])
+      expect(sameBatches(byTask(got), local.shared)).toBe(true)
+      expect(planTaskChunks(3, 5, 2).map((c) => c.count)).toEqual([2, 2, 1, 2, 2, 1, 2, 2, 1])
+      expect([...done].sort((a, b) => a - b)).toEqual([...Array(9).keys()])
+      expect(arrivals.map(([task]) => task).sort()).toEqual([0, 1, 2])
+      for (const [task, before] of arrivals) {
+        expect(before).toEqual(expect.arrayContaining([3 * task, 3 * task + 1, 3 * task + 2]))
+        expect(Math.floor(before[before.length - 1] / 3)).toBe(task)
+      }
       // One description and one (shared) parameter set, fetched once by this process for 9 chunks.
       expect(worker!.stats().fetches - fetchesBefore).toBe(2)
-      expect(planTaskChunks(3, 5, 2).map((c) => c.count)).toEqual([2, 2, 1, 2, 2, 1, 2, 2, 1])
       expect(sameBatches(must(await s.sample(perTask)), local.perTask)).toBe(true)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('serves overlapping requests; one for some of the tasks (taskIds) samples exactly their episodes', async () => {
+    const s = await sampler()
+    try {
+      const some: RolloutRequest = {
+        ...perTask,
+        tasks: [perTask.tasks[2], perTask.tasks[0]],
+        params: [perTask.params[2], perTask.params[0]],
+        taskIds: [2, 0]
+      }
+      const [a, b, c] = await Promise.all([s.sample(shared), s.sample(some), s.sample(perTask)])
+      expect(sameBatches(must(a), local.shared)).toBe(true)
+      expect(must(b).map((x) => x.task)).toEqual([2, 0])
+      expect(sameBatches(must(b), [local.perTask[2], local.perTask[0]])).toBe(true)
+      expect(sameBatches(must(c), local.perTask)).toBe(true)
     } finally {
       await s.close()
     }

@@ -2,18 +2,20 @@
  * A `Sampler` without environments, for unit tests of the pipeline: for any request it returns
  * episodes of the requested shape whose observations are normal draws and whose actions come from the
  * request's policy (mean + exp(logStd) noise, `gaussianMlpMean`), with reward -||a||^2 per step and every
- * step valid. Deterministic in (seed, stream, task, episode), like the real sampler. It records the
- * requests it served and can fail on demand.
+ * step valid. Deterministic in (seed, stream, task id, episode), like the real sampler. `sample$` emits
+ * the tasks one by one, each in a macrotask of its own, in slot order or the order `arrival` gives (a
+ * permutation of the slots). It records the requests it served and can fail on demand.
  *
  * @example
  * const fake = fakeSampler()
  * const deps = { ...point2dDeps(fake.sampler, {...}, 5, [4]) }
  * fake.requests  // what the stages asked for
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { type TmamlError, resourceError } from '../../src/base/errors.js'
+import { Observable } from 'rxjs'
+import { resourceError } from '../../src/base/errors.js'
 import { rngAt } from '../../src/base/rng.js'
 import { gaussianMlpMean } from '../../src/pipelines/sampler/jsPolicy.js'
+import { SampleError, streamSampler, taskIdsOf } from '../../src/pipelines/sampler/stream.js'
 import type { EpisodeBatch, RolloutRequest, Sampler } from '../../src/pipelines/sampler/types.js'
 
 export interface FakeSampler {
@@ -22,10 +24,11 @@ export interface FakeSampler {
   readonly requests: ReadonlyArray<RolloutRequest>
 }
 
-const episodesOf = (req: RolloutRequest, k: number): EpisodeBatch => {
+const episodesOf = (req: RolloutRequest, slot: number): EpisodeBatch => {
   const { obsDim, actDim } = req.policy
   const { episodesPerTask: nE, horizon: T } = req
-  const params = req.params.length === 1 ? req.params[0] : req.params[k]
+  const params = req.params.length === 1 ? req.params[0] : req.params[slot]
+  const k = taskIdsOf(req)[slot]
   const obs = new Float32Array(nE * T * obsDim)
   const actions = new Float32Array(nE * T * actDim)
   const rewards = new Float32Array(nE * T)
@@ -63,19 +66,36 @@ const episodesOf = (req: RolloutRequest, k: number): EpisodeBatch => {
   }
 }
 
+/** How a request's slots arrive: a permutation of `0 .. slots - 1`. */
+export type Arrival = (req: RolloutRequest, slots: number) => ReadonlyArray<number>
+
 /** A fake sampler; `failOn(req)` makes a request fail with a `ResourceError`. */
-export const fakeSampler = (failOn: (req: RolloutRequest) => boolean = () => false): FakeSampler => {
+export const fakeSampler = (
+  failOn: (req: RolloutRequest) => boolean = () => false,
+  arrival: Arrival = (_, n) => [...Array(n).keys()]
+): FakeSampler => {
   const requests: RolloutRequest[] = []
   return {
     requests,
-    sampler: {
+    sampler: streamSampler({
       workers: 0,
-      sample: async (req): Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>> => {
-        requests.push(req)
-        if (failOn(req)) return E.left(resourceError('fake sampler', `asked to fail on ${req.stream.join('/')}`))
-        return E.right(req.tasks.map((_, k) => episodesOf(req, k)))
-      },
+      sample$: (req) =>
+        new Observable<EpisodeBatch>((sub) => {
+          requests.push(req)
+          if (failOn(req))
+            return sub.error(new SampleError(resourceError('fake sampler', `asked to fail on ${req.stream.join('/')}`)))
+          const order = [...arrival(req, req.tasks.length)]
+          const timer = setInterval(() => {
+            const slot = order.shift()
+            if (slot === undefined) {
+              clearInterval(timer)
+              return sub.complete()
+            }
+            sub.next(episodesOf(req, slot))
+          }, 0)
+          return () => clearInterval(timer)
+        }),
       close: async () => undefined
-    }
+    })
   }
 }

@@ -6,16 +6,18 @@
  * await run(argv, { makeSampler: poisonedSamplers((req, bs) => (req.stream[0] === 2 ? withNaN(bs) : bs)) })
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { makeSampler } from '../../src/pipelines/sampler/index.js'
+import { makeSampler, promiseSampler } from '../../src/pipelines/sampler/index.js'
 import type { EpisodeBatch, RolloutRequest, Sampler } from '../../src/pipelines/sampler/types.js'
 
 export type Poison = (req: RolloutRequest, batches: ReadonlyArray<EpisodeBatch>) => ReadonlyArray<EpisodeBatch>
 
-/** `sampler`, with every result passed through `poison`. */
-export const poisoned = (sampler: Sampler, poison: Poison): Sampler => ({
-  ...sampler,
-  sample: async (req) => E.map((bs: ReadonlyArray<EpisodeBatch>) => poison(req, bs))(await sampler.sample(req))
-})
+/** `sampler`, with every result passed through `poison` (both forms: `sample$` emits once all are in). */
+export const poisoned = (sampler: Sampler, poison: Poison): Sampler =>
+  promiseSampler({
+    workers: sampler.workers,
+    close: sampler.close,
+    sample: async (req) => E.map((bs: ReadonlyArray<EpisodeBatch>) => poison(req, bs))(await sampler.sample(req))
+  })
 
 /** A `makeSampler` whose samplers are `poisoned`. */
 export const poisonedSamplers =

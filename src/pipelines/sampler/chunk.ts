@@ -53,17 +53,20 @@ export const planChunks = (total: number, parts: number, maxCount: number): Read
   return out
 }
 
-/** The job of chunk `chunk` covering `range` of a validated request. */
+/**
+ * The job of chunk `chunk` covering `range` (flat indices slot * episodesPerTask + e) of a validated
+ * request; its `taskIds` are the slots' task ids.
+ */
 export const chunkJob = (req: ValidRequest, chunk: number, range: ChunkRange): ChunkJob => {
   const E_ = req.episodesPerTask
-  const taskIds: number[] = []
+  const slots: number[] = []
   const episodeIds: number[] = []
   for (let j = range.start; j < range.start + range.count; j++) {
-    taskIds.push(Math.floor(j / E_))
+    slots.push(Math.floor(j / E_))
     episodeIds.push(j % E_)
   }
   const shared = req.params.length === 1
-  const used = shared ? [0] : [...new Set(taskIds)]
+  const used = shared ? [0] : [...new Set(slots)]
   const slot = new Map(used.map((k, s) => [k, s]))
   return {
     chunk,
@@ -71,9 +74,9 @@ export const chunkJob = (req: ValidRequest, chunk: number, range: ChunkRange): C
     horizon: req.horizon,
     policy: req.policy,
     params: used.map((k) => req.params[k]),
-    paramOf: taskIds.map((k) => (shared ? 0 : (slot.get(k) ?? 0))),
-    tasks: taskIds.map((k) => req.tasks[k]),
-    taskIds,
+    paramOf: slots.map((k) => (shared ? 0 : (slot.get(k) ?? 0))),
+    tasks: slots.map((k) => req.tasks[k]),
+    taskIds: slots.map((k) => req.taskIds[k]),
     episodeIds,
     seed: req.seed,
     stream: req.stream,
@@ -87,45 +90,62 @@ export const chunkJob = (req: ValidRequest, chunk: number, range: ChunkRange): C
 // -------------------------------------------------------------------------------------------------
 
 /**
- * Copy chunk results into one batch per task. `results[i]` is the result of `jobs[i]`; together the
- * jobs cover every episode of `req` once.
+ * Copies chunk results into per-task batches as chunks arrive (in any order): `add(jobs[i], result)`
+ * returns the batches its chunk completed. Together the jobs cover every episode of `req` once.
  */
-export const assembleBatches = (
-  req: ValidRequest,
-  jobs: ReadonlyArray<ChunkJob>,
-  results: ReadonlyArray<ChunkResult>
-): ReadonlyArray<EpisodeBatch> => {
+export interface TaskAssembler {
+  readonly add: (job: ChunkJob, result: ChunkResult) => ReadonlyArray<EpisodeBatch>
+}
+
+export const taskAssembler = (req: ValidRequest, jobs: ReadonlyArray<ChunkJob>): TaskAssembler => {
   const { episodesPerTask: nE, horizon: T } = req
   const { obsDim, actDim } = req.policy
-  const batches = req.tasks.map((_, task) => ({
-    task,
-    episodes: nE,
-    horizon: T,
-    obsDim,
-    actDim,
-    obs: new Float32Array(nE * T * obsDim),
-    actions: new Float32Array(nE * T * actDim),
-    rewards: new Float32Array(nE * T),
-    mask: new Float32Array(nE * T),
-    terminated: new Uint8Array(nE),
-    lastObs: new Float32Array(nE * obsDim),
-    diverged: 0
-  }))
-  results.forEach((r, c) => {
-    const job = jobs[c]
-    for (let i = 0; i < r.n; i++) {
-      const b = batches[job.taskIds[i]]
-      const e = job.episodeIds[i]
-      b.obs.set(r.obs.subarray(i * T * obsDim, (i + 1) * T * obsDim), e * T * obsDim)
-      b.actions.set(r.actions.subarray(i * T * actDim, (i + 1) * T * actDim), e * T * actDim)
-      b.rewards.set(r.rewards.subarray(i * T, (i + 1) * T), e * T)
-      b.mask.set(r.mask.subarray(i * T, (i + 1) * T), e * T)
-      b.terminated[e] = r.terminated[i]
-      b.lastObs.set(r.lastObs.subarray(i * obsDim, (i + 1) * obsDim), e * obsDim)
-      b.diverged += r.diverged[i]
+  const slotOf = new Map(req.taskIds.map((id, k) => [id, k]))
+  const remaining = req.tasks.map(() => 0)
+  for (const job of jobs) for (const id of job.taskIds) remaining[slotOf.get(id) ?? -1]++
+  const open = new Map<number, { -readonly [K in keyof EpisodeBatch]: EpisodeBatch[K] }>()
+  const batchOf = (slot: number) => {
+    const found = open.get(slot)
+    if (found !== undefined) return found
+    const b = {
+      task: req.taskIds[slot],
+      episodes: nE,
+      horizon: T,
+      obsDim,
+      actDim,
+      obs: new Float32Array(nE * T * obsDim),
+      actions: new Float32Array(nE * T * actDim),
+      rewards: new Float32Array(nE * T),
+      mask: new Float32Array(nE * T),
+      terminated: new Uint8Array(nE),
+      lastObs: new Float32Array(nE * obsDim),
+      diverged: 0
     }
-  })
-  return batches
+    open.set(slot, b)
+    return b
+  }
+  return {
+    add: (job, r) => {
+      const finished: EpisodeBatch[] = []
+      for (let i = 0; i < r.n; i++) {
+        const slot = slotOf.get(job.taskIds[i]) ?? -1
+        const b = batchOf(slot)
+        const e = job.episodeIds[i]
+        b.obs.set(r.obs.subarray(i * T * obsDim, (i + 1) * T * obsDim), e * T * obsDim)
+        b.actions.set(r.actions.subarray(i * T * actDim, (i + 1) * T * actDim), e * T * actDim)
+        b.rewards.set(r.rewards.subarray(i * T, (i + 1) * T), e * T)
+        b.mask.set(r.mask.subarray(i * T, (i + 1) * T), e * T)
+        b.terminated[e] = r.terminated[i]
+        b.lastObs.set(r.lastObs.subarray(i * obsDim, (i + 1) * obsDim), e * obsDim)
+        b.diverged += r.diverged[i]
+        if (--remaining[slot] === 0) {
+          finished.push(b)
+          open.delete(slot)
+        }
+      }
+      return finished
+    }
+  }
 }
 
 /** A chunk's env events as sampler events, by task and episode. */

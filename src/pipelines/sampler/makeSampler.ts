@@ -26,10 +26,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { invalidInput, resourceError, type TmamlError } from '../../base/errors.js'
-import { assembleBatches, chunkEnvEvents, chunkJob, planChunks } from './chunk.js'
+import { Observable } from 'rxjs'
+import { chunkEnvEvents, chunkJob, planChunks, taskAssembler } from './chunk.js'
 import { makeChunkPool } from './pool.js'
+import type { ChunkResult } from './protocol.js'
 import { validateRequest } from './request.js'
-import type { EpisodeBatch, Sampler, SamplerEvent, SamplerOptions } from './types.js'
+import { SampleError, streamSampler } from './stream.js'
+import type { EpisodeBatch, RolloutRequest, Sampler, SamplerEvent, SamplerOptions } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // the sampler
@@ -98,44 +101,46 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
   let closed = false
   const closedError = resourceError('sampler', 'the sampler was closed')
 
-  const sampleNow = async (u: unknown): Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>> => {
-    if (closed) return E.left(closedError)
-    const valid = validateRequest(u)
-    if (E.isLeft(valid)) return valid
-    const req = valid.right
-    const total = req.tasks.length * req.episodesPerTask
-    const ranges = planChunks(total, Math.max(1, workers) * (workers === 0 ? 1 : chunksPerWorker), maxChunkEpisodes)
-    const jobs = ranges.map((range, c) => chunkJob(req, c, range))
-    const results = await pool.right.run(jobs, (r, worker) =>
-      emit({
-        _tag: 'ChunkDone',
-        chunk: r.chunk,
-        worker,
-        episodes: r.n,
-        steps: r.steps,
-        seconds: r.seconds,
-        heapBytes: r.heapBytes
-      })
-    )
-    if (E.isLeft(results)) return results
-    for (const r of results.right) chunkEnvEvents(jobs[r.chunk], r).forEach(emit)
-    return E.right(assembleBatches(req, jobs, results.right))
-  }
+  const sample$ = (u: RolloutRequest): Observable<EpisodeBatch> =>
+    new Observable<EpisodeBatch>((sub) => {
+      if (closed) return sub.error(new SampleError(closedError))
+      const valid = validateRequest(u)
+      if (E.isLeft(valid)) return sub.error(new SampleError(valid.left))
+      const req = valid.right
+      const total = req.tasks.length * req.episodesPerTask
+      const ranges = planChunks(total, Math.max(1, workers) * (workers === 0 ? 1 : chunksPerWorker), maxChunkEpisodes)
+      const jobs = ranges.map((range, c) => chunkJob(req, c, range))
+      const tasks = taskAssembler(req, jobs)
+      const cancel = new AbortController()
+      const onDone = (r: ChunkResult, worker: number): void => {
+        const job = jobs[r.chunk]
+        emit({
+          _tag: 'ChunkDone',
+          chunk: r.chunk,
+          worker,
+          episodes: r.n,
+          steps: r.steps,
+          seconds: r.seconds,
+          heapBytes: r.heapBytes
+        })
+        chunkEnvEvents(job, r).forEach(emit)
+        for (const batch of tasks.add(job, r)) sub.next(batch)
+      }
+      void pool.right
+        .run(jobs, onDone, cancel.signal)
+        .then((r) => (E.isLeft(r) ? sub.error(new SampleError(r.left)) : sub.complete()))
+      return () => cancel.abort()
+    })
 
-  let tail: Promise<unknown> = Promise.resolve()
-
-  return E.right({
-    workers,
-    sample: (req) => {
-      const run = tail.then(() => sampleNow(req))
-      tail = run.catch(() => undefined)
-      return run
-    },
-    close: async () => {
-      if (closed) return
-      closed = true
-      await pool.right.close()
-      await tail
-    }
-  })
+  return E.right(
+    streamSampler({
+      workers,
+      sample$,
+      close: async () => {
+        if (closed) return
+        closed = true
+        await pool.right.close()
+      }
+    })
+  )
 }

@@ -44,13 +44,15 @@ export interface ChunkPool {
   readonly workers: number
   /**
    * Run `jobs`: results in the order of `jobs`; `onDone(result, worker)` as each chunk finishes
-   * (`worker` is the thread's slot, -1 for the calling thread). The first failure ends the call (its
-   * jobs not yet started are dropped). Calls may overlap: their jobs share the threads, first come first
-   * served.
+   * (`worker` is the thread's slot, -1 for the calling thread), called once the thread has been given
+   * its next chunk, so a listener that computes does not keep it idle. The first failure ends the call
+   * (its jobs not yet started are dropped), as does `signal` aborting (a `ResourceError`). Calls may
+   * overlap: their jobs share the threads, first come first served.
    */
   readonly run: (
     jobs: ReadonlyArray<ChunkJob>,
-    onDone?: (result: ChunkResult, worker: number) => void
+    onDone?: (result: ChunkResult, worker: number) => void,
+    signal?: AbortSignal
   ) => Promise<E.Either<TmamlError, ReadonlyArray<ChunkResult>>>
   /** Stop the threads and free the envs; running and later calls fail. Idempotent. */
   readonly close: () => Promise<void>
@@ -109,6 +111,7 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
   }
   let closed = false
   const closedError = resourceError('sampler', 'the sampler was closed')
+  const cancelledError = resourceError('sampler', 'the request was cancelled')
 
   // ---- threads ------------------------------------------------------------------------------------
 
@@ -179,21 +182,34 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
     if (batch.remaining === 0) batch.finish()
   }
 
-  /** Run one queued item on `slot`; requeue it at the front when its thread was lost. */
-  const runOn = async (slot: Slot, item: Item): Promise<void> => {
+  const nothing = (): void => undefined
+
+  /**
+   * Run one queued item on `slot`; requeue it at the front when its thread was lost, fail its batch
+   * when it failed. Resolves to what remains once the thread is free again: reporting a finished chunk.
+   */
+  const runOn = async (slot: Slot, item: Item): Promise<() => void> => {
     const { batch, job } = item
     const w = await ensure(slot)
-    if (E.isLeft(w)) return fail(batch, w.left)
+    if (E.isLeft(w)) {
+      fail(batch, w.left)
+      return nothing
+    }
     const timeoutMs = Math.round(timeouts.base + timeouts.perStep * job.taskIds.length * job.horizon)
     const outcome = await w.right.run(job, timeoutMs)
     if (outcome._tag === 'Done') {
-      if (E.isLeft(outcome.result)) return fail(batch, outcome.result.left)
-      return done(item, outcome.result.right, slot.index)
+      const { result } = outcome
+      if (E.isRight(result)) return () => done(item, result.right, slot.index)
+      fail(batch, result.left)
+      return nothing
     }
-    if (closed) return fail(batch, closedError)
+    if (closed) {
+      fail(batch, closedError)
+      return nothing
+    }
     item.attempts++
-    if (item.attempts > maxRetries)
-      return fail(
+    if (item.attempts > maxRetries) {
+      fail(
         batch,
         resourceError(
           'sampler',
@@ -201,8 +217,11 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
             `giving up after ${maxRetries} retries`
         )
       )
+      return nothing
+    }
     emit({ _tag: 'ChunkRetried', chunk: job.chunk, attempt: item.attempts, reason: outcome.reason })
     queue.unshift(item)
+    return nothing
   }
 
   /** Give idle threads the next items of unfinished batches. */
@@ -215,9 +234,10 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
       slot.busy = true
       const taken = item
       void runOn(slot, taken).then(
-        () => {
+        (report) => {
           slot.busy = false
           pump()
+          report()
         },
         (err: unknown) => {
           slot.busy = false
@@ -235,6 +255,7 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
   const runHere = async (batch: Batch, jobs: ReadonlyArray<ChunkJob>): Promise<void> => {
     for (const [at, job] of jobs.entries()) {
       if (closed) return fail(batch, closedError)
+      if (batch.failure !== undefined) return
       const r = await runChunk(job, localCache)
       if (E.isLeft(r)) return fail(batch, r.left)
       done({ batch, at, job, attempts: 0 }, r.right, -1)
@@ -243,9 +264,10 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
 
   return E.right({
     workers,
-    run: (jobs, onDone) =>
+    run: (jobs, onDone, signal) =>
       new Promise((resolve) => {
         if (closed) return resolve(E.left(closedError))
+        if (signal?.aborted === true) return resolve(E.left(cancelledError))
         if (jobs.length === 0) return resolve(E.right([]))
         const batch: Batch = {
           results: jobs.map(() => undefined),
@@ -254,6 +276,7 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
           onDone,
           finish: () => {
             batches.delete(batch)
+            signal?.removeEventListener('abort', cancel)
             if (batch.failure !== undefined) return resolve(E.left(batch.failure))
             const all = batch.results.filter((r): r is ChunkResult => r !== undefined)
             if (all.length !== jobs.length)
@@ -261,6 +284,8 @@ export const makeChunkPool = async (opts: ChunkPoolOptions): Promise<E.Either<Tm
             resolve(E.right(all))
           }
         }
+        const cancel = (): void => fail(batch, cancelledError)
+        signal?.addEventListener('abort', cancel)
         batches.add(batch)
         if (workers === 0) {
           here = here.then(() => runHere(batch, jobs)).catch((err: unknown) => fail(batch, bugError(err)))

@@ -23,10 +23,12 @@ import { RolloutRequest } from './types.js'
  * @category model
  * @since 0.1.0
  */
-export type ValidRequest = Readonly<Omit<RolloutRequest, 'deterministic' | 'actionScale'>> & {
+export type ValidRequest = Readonly<Omit<RolloutRequest, 'deterministic' | 'actionScale' | 'taskIds'>> & {
   readonly spec: EnvSpec<unknown>
   readonly deterministic: boolean
   readonly actionScale: number
+  /** Each slot's task id (given, or the slot's position). */
+  readonly taskIds: ReadonlyArray<number>
 }
 
 const source = 'rollout request'
@@ -80,6 +82,10 @@ export const validateRequest = (u: unknown): E.Either<TmamlError, ValidRequest> 
       for (const issue of fieldIssues(decoded.left))
         issues.push({ ...issue, path: issue.path === '(root)' ? `tasks.${k}` : `tasks.${k}.${issue.path}` })
   })
+  if (req.taskIds !== undefined && req.taskIds.length !== req.tasks.length)
+    issues.push({ path: 'taskIds', value: req.taskIds, expected: `one id per task (${req.tasks.length})` })
+  else if (req.taskIds !== undefined && new Set(req.taskIds).size !== req.taskIds.length)
+    issues.push({ path: 'taskIds', value: req.taskIds, expected: 'distinct task ids' })
   if (issues.length > 0) return fail(issues)
 
   if (req.params.length !== 1 && req.params.length !== req.tasks.length)
@@ -105,6 +111,7 @@ export const validateRequest = (u: unknown): E.Either<TmamlError, ValidRequest> 
     seed: req.seed,
     stream: req.stream,
     deterministic: req.deterministic === true,
-    actionScale: req.actionScale ?? 1
+    actionScale: req.actionScale ?? 1,
+    taskIds: req.taskIds ?? req.tasks.map((_, k) => k)
   })
 }

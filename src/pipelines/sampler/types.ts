@@ -9,7 +9,8 @@
 import type * as E from 'fp-ts/lib/Either.js'
 import type { Worker } from 'node:worker_threads'
 import * as t from 'io-ts'
-import { PositiveInt, PositiveNumber, SafeInteger } from '../../base/codecs.js'
+import type { Observable } from 'rxjs'
+import { PositiveInt, PositiveNumber, SafeInteger, refine } from '../../base/codecs.js'
 import type { TmamlError } from '../../base/errors.js'
 import type { ArrayParams } from '../../graph/nn.js'
 
@@ -54,13 +55,17 @@ const ParamRecord = new t.Type<ArrayParams, ArrayParams, unknown>(
 // requests and results
 // -------------------------------------------------------------------------------------------------
 
+/** A task's index in random paths: a safe integer >= 0 (random streams hash its two 32-bit halves). */
+const TaskId = refine(SafeInteger, 'an integer from 0 to 2^53 - 1', (n) => n >= 0)
+
 /**
  * What to sample: `episodesPerTask` episodes of at most `horizon` steps for each task of `tasks`, on
  * environment `envId`, with the Gaussian MLP policy `params[k]` for task k (or `params[0]` for all).
  *
  * Randomness: episode e of task k resets its env from `rngAt(seed, 'rollout', ...stream, k, e)` and
- * draws its action noise from `rngAt(seed, 'rollout', ...stream, k, e, 'action')`; nothing else is
- * random, so the result does not depend on how episodes are split across workers.
+ * draws its action noise from `rngAt(seed, 'rollout', ...stream, k, e, 'action')` (k: the slot's
+ * `taskIds` entry, by default the slot's position); nothing else is random, so the result does not
+ * depend on how episodes are split across workers, nor on which other tasks share the request.
  *
  * @category model
  * @since 0.1.0
@@ -89,6 +94,12 @@ export const RolloutRequest = t.intersection(
       stream: t.readonlyArray(t.union([t.string, SafeInteger]))
     }),
     t.partial({
+      /**
+       * Each task slot's index k in the random paths (and its `EpisodeBatch.task`): distinct, one per
+       * task; default 0, 1, ..., K-1. A request for some of an iteration's tasks (those whose adapted
+       * parameters exist) then samples exactly the episodes a request for all of them would.
+       */
+      taskIds: t.readonlyArray(TaskId),
       /** `true`: action = mean (evaluation); no action noise is drawn. Default `false`. */
       deterministic: t.boolean,
       /**
@@ -116,7 +127,7 @@ export type RolloutRequest = t.TypeOf<typeof RolloutRequest>
  * @since 0.1.0
  */
 export interface EpisodeBatch {
-  /** The task slot k. */
+  /** The task k: the slot's `taskIds` entry in the request (by default its position). */
   readonly task: number
   readonly episodes: number
   readonly horizon: number
@@ -224,15 +235,23 @@ export interface SamplerWorkerData {
 }
 
 /**
- * A parallel rollout sampler. Requests are served one at a time, in call order.
+ * A parallel rollout sampler. Requests may overlap (their chunks share the threads, first come first
+ * served). Build one with `streamSampler` (./stream.ts), which derives `sample` from `sample$`, or
+ * `promiseSampler` for one that only has the promise form.
  *
  * @category model
  * @since 0.1.0
  */
 export interface Sampler {
   readonly workers: number
-  /** Sample the episodes of `req`: one `EpisodeBatch` per task, in task order; a `Left` names what failed. */
+  /**
+   * The episodes of `req`, one `EpisodeBatch` per task as soon as its last episode is in, in the order
+   * they finish (`batch.task` says which); then completes. Cold: each subscription is one request, and
+   * unsubscribing cancels what is not yet running. Errors with a `SampleError` holding what failed.
+   */
+  readonly sample$: (req: RolloutRequest) => Observable<EpisodeBatch>
+  /** `sample$` collected: one `EpisodeBatch` per task, in slot order; a `Left` names what failed. */
   readonly sample: (req: RolloutRequest) => Promise<E.Either<TmamlError, ReadonlyArray<EpisodeBatch>>>
-  /** Stop the workers and free the envs; later `sample` calls return a `Left`. Idempotent. */
+  /** Stop the workers and free the envs; running and later requests fail. Idempotent. */
   readonly close: () => Promise<void>
 }
