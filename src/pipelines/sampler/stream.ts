@@ -61,7 +61,9 @@ export const collectBatches = async (
   const byId = new Map(got.map((b) => [b.task, b]))
   const out = ids.map((id) => byId.get(id))
   if (got.length !== ids.length || out.some((b) => b === undefined))
-    throw new Error(`sampler: ${got.length} batches for tasks ${got.map((b) => b.task).join(',')} of [${ids.join(',')}]`)
+    throw new Error(
+      `sampler: ${got.length} batches for tasks ${got.map((b) => b.task).join(',')} of [${ids.join(',')}]`
+    )
   return E.right(out as ReadonlyArray<EpisodeBatch>)
 }
 
