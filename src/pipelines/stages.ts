@@ -9,6 +9,8 @@
  *   -> fitOuterBaselines -> metaUpdate -> evaluate
  * ```
  *
+ * (streaming.ts runs the middle part as one stream, with the same result: the CLI's iteration.)
+ *
  * The context says what it holds: the inner steps done (`inner`, one `InnerStepRecord` per task and
  * step), the step in progress (`step`: open, sampled or fitted) and the post-update episodes (`post`,
  * likewise). A stage that finds the context in another state than it needs fails with a message
@@ -44,7 +46,7 @@ import type { AdamState } from './optim/adam.js'
 import { allFinite } from './optim/params.js'
 import { outerStep } from './outer.js'
 import type { PolicySpec } from './policy.js'
-import type { Sampler } from './sampler/types.js'
+import type { RolloutRequest, Sampler } from './sampler/types.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -167,7 +169,7 @@ export const stage =
       })
     )
 
-const withStats = (ctx: IterationContext, stats: Readonly<Record<string, number>>): IterationContext => ({
+export const withStats = (ctx: IterationContext, stats: Readonly<Record<string, number>>): IterationContext => ({
   ...ctx,
   stats: { ...ctx.stats, ...stats }
 })
@@ -190,20 +192,20 @@ const what: Readonly<Record<StepProgress['_tag'], string>> = {
 }
 
 /** The tasks of `p` when it is at `tag`; else a Left saying what is there and which stage to run first. */
-function expectAt(
+export function expectAt(
   p: StepProgress,
   tag: 'Sampled',
   where: string,
   first: string
 ): E.Either<TmamlError, ReadonlyArray<Sampled>>
-function expectAt(
+export function expectAt(
   p: StepProgress,
   tag: 'Fitted',
   where: string,
   first: string
 ): E.Either<TmamlError, ReadonlyArray<WithBaseline>>
-function expectAt(p: StepProgress, tag: 'Open', where: string, first: string): E.Either<TmamlError, null>
-function expectAt(
+export function expectAt(p: StepProgress, tag: 'Open', where: string, first: string): E.Either<TmamlError, null>
+export function expectAt(
   p: StepProgress,
   tag: StepProgress['_tag'],
   where: string,
@@ -234,19 +236,46 @@ const problemFor = (
     post
   })
 
-/**
- * One inner step per task with the estimator, from the parameters that sampled its episodes; `innerKl`:
- * how far it moved the policies (the mean KL on the step's observations).
- */
-const adaptOnce = (
-  deps: TrainDeps,
-  step: ReadonlyArray<WithBaseline>
-): E.Either<TmamlError, { readonly adapted: ReadonlyArray<ArrayParams>; readonly innerKl: number }> => {
-  const problem = problemFor(
+/** The problem of one inner step of `step`'s tasks (its post-update part unused). */
+const stepProblem = (deps: TrainDeps, step: ReadonlyArray<WithBaseline>): MetaProblem =>
+  problemFor(
     deps,
     step.map((r) => [r]),
     step.map(withoutOuterBaseline)
   )
+
+/**
+ * How far an inner step moved the policies of `step`'s tasks to `adapted`: the mean over the tasks of
+ * the mean KL on the step's observations (one batched problem: the number depends on all the tasks).
+ */
+export const innerKlOf = (
+  deps: TrainDeps,
+  step: ReadonlyArray<WithBaseline>,
+  adapted: ReadonlyArray<ArrayParams>
+): number => {
+  const problem = stepProblem(deps, step)
+  try {
+    return innerStepKl(
+      problem,
+      step.map((r) => r.sampledWith),
+      adapted
+    )
+  } finally {
+    disposeMetaProblem(problem)
+  }
+}
+
+/**
+ * One inner step per task with the estimator, from the parameters that sampled its episodes; `innerKl`:
+ * how far it moved the policies (the mean KL on the step's observations). `ids`: the tasks' ids in
+ * messages (default their positions).
+ */
+export const adaptOnce = (
+  deps: TrainDeps,
+  step: ReadonlyArray<WithBaseline>,
+  ids?: ReadonlyArray<number>
+): E.Either<TmamlError, { readonly adapted: ReadonlyArray<ArrayParams>; readonly innerKl: number }> => {
+  const problem = stepProblem(deps, step)
   try {
     const adapted = adaptedArrays(
       problem,
@@ -265,7 +294,7 @@ const adaptOnce = (
       : E.left(
           numericalError(
             'adapt',
-            `task ${bad}: the adapted parameters are not finite; the run stops here, the last checkpoint is intact`
+            `task ${ids?.[bad] ?? bad}: the adapted parameters are not finite; the run stops here, the last checkpoint is intact`
           )
         )
   } finally {
@@ -273,20 +302,41 @@ const adaptOnce = (
   }
 }
 
-const checkBatches = (
+/** `bs`, or a `NumericalError` naming the first task whose episodes hold NaN or Infinity. */
+export const checkBatches = (
   where: string,
   bs: ReadonlyArray<EpisodeBatch>
 ): E.Either<TmamlError, ReadonlyArray<EpisodeBatch>> => {
-  const bad = bs.findIndex((b) => !batchIsFinite(b))
-  return bad < 0
+  const bad = bs.find((b) => !batchIsFinite(b))
+  return bad === undefined
     ? E.right(bs)
     : E.left(
         numericalError(
           where,
-          `task ${bad}: the episodes contain NaN or Infinity; the run stops here, the last checkpoint is intact`
+          `task ${bad.task}: the episodes contain NaN or Infinity; the run stops here, the last checkpoint is intact`
         )
       )
 }
+
+/** The request for `tasks` (ids `taskIds`, default 0..K-1) at their parameters, on stream `stream`. */
+export const rolloutRequest = (
+  deps: TrainDeps,
+  tasks: ReadonlyArray<unknown>,
+  params: ReadonlyArray<ArrayParams>,
+  stream: ReadonlyArray<string | number>,
+  taskIds?: ReadonlyArray<number>
+): RolloutRequest => ({
+  envId: deps.env.id,
+  tasks,
+  episodesPerTask: deps.cfg.rolloutsPerTask,
+  horizon: deps.horizon,
+  policy: deps.policy,
+  params,
+  seed: deps.cfg.seed,
+  stream,
+  actionScale: deps.cfg.actionScale,
+  ...(taskIds === undefined ? {} : { taskIds })
+})
 
 /** Episodes of every task at its parameters, checked for NaN/Infinity. */
 const rollout = async (
@@ -295,35 +345,29 @@ const rollout = async (
   params: ReadonlyArray<ArrayParams>,
   stream: ReadonlyArray<string | number>
 ): Promise<E.Either<TmamlError, ReadonlyArray<Sampled>>> => {
-  const r = await deps.sampler.sample({
-    envId: deps.env.id,
-    tasks,
-    episodesPerTask: deps.cfg.rolloutsPerTask,
-    horizon: deps.horizon,
-    policy: deps.policy,
-    params,
-    seed: deps.cfg.seed,
-    stream,
-    actionScale: deps.cfg.actionScale
-  })
+  const r = await deps.sampler.sample(rolloutRequest(deps, tasks, params, stream))
   if (E.isLeft(r)) return r
   return E.map((bs: ReadonlyArray<EpisodeBatch>) =>
     bs.map((batch, k) => ({ batch, sampledWith: params.length === 1 ? params[0] : params[k] }))
   )(checkBatches(`rollouts ${stream.join('/')}`, r.right))
 }
 
-/** What fitting `cv` on `tasks` reads; its streams are `rngAt(seed, '<name>-cv', ...where, task, part)`. */
-const cvInput = (
+/**
+ * What fitting `cv` on `tasks` reads; its streams are `rngAt(seed, '<name>-cv', ...where, task, part)`
+ * with `task` the task's id (`ids`, default its position).
+ */
+export const cvInput = (
   deps: TrainDeps,
   cv: ControlVariateKind,
   tasks: ReadonlyArray<Sampled>,
   state: unknown,
-  where: ReadonlyArray<string | number>
+  where: ReadonlyArray<string | number>,
+  ids?: ReadonlyArray<number>
 ): CvInput => ({
   tasks,
   policy: deps.policy,
   settings: deps.cfg,
-  rng: (task, part) => rngAt(deps.cfg.seed, `${cv.name}-cv`, ...where, task, part),
+  rng: (task, part) => rngAt(deps.cfg.seed, `${cv.name}-cv`, ...where, ids?.[task] ?? task, part),
   state
 })
 
@@ -496,13 +540,12 @@ export const evaluate = (): OperatorFunction<IterationContext, IterationContext>
     )
   })
 
-/** The whole of Algorithm 2's iteration, as the CLI runs it. */
-export const standardIteration = (): OperatorFunction<IterationContext, IterationContext> => (ctx$) =>
-  ctx$.pipe(sampleTasks(), innerLoop(), rolloutPost(), fitOuterBaselines(), metaUpdate(), evaluate())
-
-/** Run one iteration's stages from a state; resolves to the finished context. */
+/**
+ * Run one iteration's stages from a state; resolves to the finished context. (Algorithm 2's whole
+ * iteration: `standardIteration()` or `sequentialIteration()`, streaming.ts.)
+ */
 export const runIteration = (
   deps: TrainDeps,
   state: TrainState,
-  stages: OperatorFunction<IterationContext, IterationContext> = standardIteration()
+  stages: OperatorFunction<IterationContext, IterationContext>
 ): Observable<IterationContext> => of(startIteration(deps, state)).pipe(stages)

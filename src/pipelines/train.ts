@@ -12,7 +12,8 @@ import { EMPTY, type Observable, type OperatorFunction, expand, map } from 'rxjs
 import { rngAt } from '../base/rng.js'
 import { adamInit } from './optim/adam.js'
 import { defaultInitLogStd, initPolicy } from './policy.js'
-import { type IterationContext, type TrainDeps, type TrainState, runIteration, standardIteration } from './stages.js'
+import { type IterationContext, type TrainDeps, type TrainState, runIteration } from './stages.js'
+import { standardIteration } from './streaming.js'
 
 /** One iteration's outcome, flat and JSON-safe: a line of metrics.jsonl. */
 export interface IterationRecord {

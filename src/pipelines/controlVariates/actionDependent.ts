@@ -170,6 +170,7 @@ export const actionDependentControlVariate: ControlVariateKind = statelessContro
   name: 'action-dependent',
   description: 'per-task action-dependent baselines b_i(s_t, a_t^{-i}) (paper Eq. 11), from a cross-fitted Q-network',
   shape: 'per-action-component',
+  perTask: true,
   baselines: ({ tasks, policy, settings, rng }) =>
     E.right(
       fitActionDependentBaselines(

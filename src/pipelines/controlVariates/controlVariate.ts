@@ -80,6 +80,12 @@ export interface ControlVariateKind {
   /** One value per step b(s_t), [E, T], or one per action component b_i(s_t, a_t^{-i}), [E, T, actDim]. */
   readonly shape: BaselineShape
   readonly state: CvStateSpec | null
+  /**
+   * `true` when a fit on one task alone gives that task's baseline of a fit on all of them (it keeps no
+   * state and reads only the task's own episodes and `rng(task, ·)`): the streaming iteration then fits
+   * each task as its episodes arrive. Otherwise it waits for all of an inner step's tasks.
+   */
+  readonly perTask?: boolean
   /** Training: fit on an inner step's episodes, possibly learning (updating `state`). */
   readonly fit: (input: CvInput) => E.Either<TmamlError, Fitted>
   /** The baselines training would use, learning nothing: held-out evaluation, experiments. */
@@ -90,17 +96,22 @@ export interface ControlVariateKind {
 // constructors
 // ---------------------------------------------------------------------------------------------
 
-/** A control variate that keeps no state: `fit` and `evaluate` are the same computation. */
+/**
+ * A control variate that keeps no state: `fit` and `evaluate` are the same computation. Say `perTask`
+ * when `baselines` computes each task's baseline from that task alone (see `ControlVariateKind`).
+ */
 export const statelessControlVariate = (cv: {
   readonly name: string
   readonly description: string
   readonly shape: BaselineShape
+  readonly perTask?: boolean
   readonly baselines: (input: CvInput) => E.Either<TmamlError, ReadonlyArray<Baseline>>
 }): ControlVariateKind => ({
   name: cv.name,
   description: cv.description,
   shape: cv.shape,
   state: null,
+  perTask: cv.perTask === true,
   fit: (input) =>
     E.map((baselines: ReadonlyArray<Baseline>) => ({ baselines, state: null, stats: {} }))(cv.baselines(input)),
   evaluate: cv.baselines

@@ -109,6 +109,7 @@ export const linearControlVariate: ControlVariateKind = statelessControlVariate(
   name: 'linear',
   description: 'linear feature baseline (least squares on [s, s^2, t, t^2, t^3, 1]), fitted per task',
   shape: 'per-state',
+  perTask: true,
   baselines: ({ tasks, settings }) =>
     E.right(tasks.map(({ batch }) => perState(predictLinearBaseline(fitLinearBaseline(batch, settings.gamma), batch))))
 })

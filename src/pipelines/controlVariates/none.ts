@@ -11,5 +11,6 @@ export const noControlVariate: ControlVariateKind = statelessControlVariate({
   name: 'none',
   description: 'no control variate (b = 0)',
   shape: 'per-state',
+  perTask: true,
   baselines: ({ tasks }) => E.right(tasks.map(({ batch }) => zeroBaseline(batch, 'per-state')))
 })

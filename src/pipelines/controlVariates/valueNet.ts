@@ -136,6 +136,7 @@ export const valueControlVariate: ControlVariateKind = statelessControlVariate({
   name: 'value',
   description: "per-task value networks V(s, t), cross-fitted over the halves of each task's episodes",
   shape: 'per-state',
+  perTask: true,
   baselines: ({ tasks, settings, rng }) =>
     E.right(
       fitValueBaselines(
