@@ -39,6 +39,7 @@ import {
   catchError,
   concatMap,
   defer,
+  finalize,
   from,
   map,
   mergeMap,
@@ -49,7 +50,13 @@ import {
 } from 'rxjs'
 import { type TmamlError, invalidInput } from '../base/errors.js'
 import type { ArrayParams } from '../graph/nn.js'
-import { evaluateControlVariate, fitControlVariate } from './controlVariates/controlVariate.js'
+import {
+  type ControlVariateKind,
+  type InOrderFit,
+  checkBaselines,
+  evaluateControlVariate,
+  fitControlVariate
+} from './controlVariates/controlVariate.js'
 import { linearControlVariate } from './controlVariates/linearFeature.js'
 import type { Sampled, WithBaseline } from './episodes.js'
 import { SampleError } from './sampler/stream.js'
@@ -130,6 +137,28 @@ export const asTheyCome =
       }
     })
 
+/** The items in task order 0, 1, 2, ..., each as soon as it and those before it are in. */
+export const inTaskOrder =
+  <A extends Sampled>(): OperatorFunction<A, A> =>
+  (source$) =>
+    new Observable<A>((sub) => {
+      const held = new Map<number, A>()
+      let next = 0
+      return source$.subscribe({
+        next: (a) => {
+          held.set(a.batch.task, a)
+          for (let x = held.get(next); x !== undefined; x = held.get(next)) {
+            held.delete(next)
+            next += 1
+            sub.next(x)
+          }
+        },
+        error: (err: unknown) => sub.error(err),
+        complete: () =>
+          held.size === 0 ? sub.complete() : sub.error(new Error(`inTaskOrder: task ${next} never came (a bug)`))
+      })
+    })
+
 /** `xs` in consecutive groups of at most `size`. */
 const groupsOf = <A>(xs: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(xs.length / size) }, (_, g) => xs.slice(g * size, (g + 1) * size))
@@ -204,6 +233,55 @@ const streamIteration = (ctx: IterationContext): Observable<IterationContext> =>
       return fitted.map((f, i) => ({ ...f, adapted: r.adapted[i] }))
     })
 
+  /**
+   * Inner step `s` with a control variate fitted in task order: each task added as soon as it and the
+   * tasks before it are in; the state learnt after the last; then baselines and adaptation a group at a
+   * time, each group in its own macrotask so that its next episodes reach the threads before the next
+   * group's work.
+   */
+  const inOrderStep =
+    (
+      s: number,
+      start: NonNullable<ControlVariateKind['inOrder']>
+    ): OperatorFunction<Sampled, ReadonlyArray<InnerStepRecord>> =>
+    (pre$) =>
+      defer(() => {
+        // Made at the first arrival: the previous step has learnt its state by then.
+        let started: InOrderFit | undefined
+        const fit = (): InOrderFit =>
+          (started ??= orFail('controlVariates', start({ ...cvInput(deps, cv, [], cvState, [it, s]), tasks: K })))
+        return pre$.pipe(
+          inTaskOrder(),
+          tap((task) => timed(busy, 'controlVariates', () => fit().add(task))),
+          toArray(),
+          mergeMap((all) => {
+            const learned = timed(busy, 'controlVariates', () => orFail('controlVariates', fit().learn()))
+            cvState = learned.state
+            cvStats = learned.stats
+            return from(groupsOf(all, limit)).pipe(
+              concatMap((group) =>
+                timer(0).pipe(
+                  map(() => {
+                    const baselines = timed(busy, 'controlVariates', () =>
+                      orFail(
+                        'controlVariates',
+                        checkBaselines(
+                          cv,
+                          group,
+                          group.map((g) => fit().baseline(g.batch.task))
+                        )
+                      )
+                    )
+                    return adaptGroup(group.map((g, i) => ({ ...g, baseline: baselines[i] })))
+                  })
+                )
+              )
+            )
+          }),
+          finalize(() => started?.dispose())
+        )
+      })
+
   /** Inner step `s` on its tasks' pre-update episodes as they arrive: groups of adapted tasks. */
   const innerStep =
     (s: number): OperatorFunction<Sampled, ReadonlyArray<InnerStepRecord>> =>
@@ -222,22 +300,24 @@ const streamIteration = (ctx: IterationContext): Observable<IterationContext> =>
               )
             )
           )
-        : pre$.pipe(
-            toArray(),
-            mergeMap((arrived) => {
-              const all = byTask(arrived)
-              const fitted = timed(busy, 'controlVariates', () =>
-                orFail('controlVariates', fitControlVariate(cv, cvInput(deps, cv, all, cvState, [it, s])))
-              )
-              cvState = fitted.state
-              cvStats = fitted.stats
-              const withBaselines = all.map((a, k) => ({ ...a, baseline: fitted.baselines[k] }))
-              // One group per macrotask: the post-update requests of the first reach the threads first.
-              return from(groupsOf(withBaselines, limit)).pipe(
-                concatMap((g) => timer(0).pipe(map(() => adaptGroup(g))))
-              )
-            })
-          )
+        : cv.inOrder !== undefined
+          ? inOrderStep(s, cv.inOrder)(pre$)
+          : pre$.pipe(
+              toArray(),
+              mergeMap((arrived) => {
+                const all = byTask(arrived)
+                const fitted = timed(busy, 'controlVariates', () =>
+                  orFail('controlVariates', fitControlVariate(cv, cvInput(deps, cv, all, cvState, [it, s])))
+                )
+                cvState = fitted.state
+                cvStats = fitted.stats
+                const withBaselines = all.map((a, k) => ({ ...a, baseline: fitted.baselines[k] }))
+                // One group per macrotask: the post-update requests of the first reach the threads first.
+                return from(groupsOf(withBaselines, limit)).pipe(
+                  concatMap((g) => timer(0).pipe(map(() => adaptGroup(g))))
+                )
+              })
+            )
 
   /** The post-update batch with its outer baseline (linear features, per task). */
   const outerBaseline = (p: Sampled): WithBaseline =>

@@ -3,7 +3,7 @@
 // meta-learned one that waits for all), with one and two inner steps, tasks arriving in shuffled
 // orders, on every backend; and it does stream: a task's post-update episodes are requested before the
 // pre-update ones of the others are all in.
-import { Subject, lastValueFrom, toArray } from 'rxjs'
+import { Subject, defer, lastValueFrom, tap, toArray } from 'rxjs'
 import { describe, expect, it } from 'vitest'
 import { rngAt } from '../../src/base/rng.js'
 import { initBackendOrThrow } from '../../src/graph/backend.js'
@@ -12,7 +12,11 @@ import type { RolloutRequest } from '../../src/pipelines/sampler/types.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../../src/base/errors.js'
 import { resolveConfig } from '../../src/pipelines/config.js'
+import { makeSampler } from '../../src/pipelines/sampler/makeSampler.js'
+import { streamSampler } from '../../src/pipelines/sampler/stream.js'
 import type { Sampler } from '../../src/pipelines/sampler/types.js'
+import type { ControlVariateKind, InOrderFit } from '../../src/pipelines/controlVariates/controlVariate.js'
+import { metaControlVariate } from '../../src/pipelines/controlVariates/metaValue.js'
 import {
   type IterationContext,
   StageError,
@@ -111,6 +115,22 @@ const train = async (over: Readonly<Record<string, unknown>>, streamed: boolean,
   return { records, states: ctxs.map((c) => c.next), contexts: ctxs, requests: fake.requests }
 }
 
+/** A fake sampler that logs each request (`request <phase> <task ids>`) and each batch (`<phase> <task>`). */
+const logged = (arrival?: Arrival): { readonly sampler: Sampler; readonly log: string[] } => {
+  const log: string[] = []
+  const fake = fakeSampler(undefined, arrival)
+  const sampler = streamSampler({
+    workers: 0,
+    sample$: (req) =>
+      defer(() => {
+        log.push(`request ${req.stream[1]} ${(req.taskIds ?? []).join(',')}`)
+        return fake.sampler.sample$(req).pipe(tap((b) => log.push(`${req.stream[1]} ${b.task}`)))
+      }),
+    close: fake.sampler.close
+  })
+  return { sampler, log }
+}
+
 const cases: ReadonlyArray<Readonly<Record<string, unknown>>> = [
   { outer: 'vpg', controlVariate: 'linear' },
   { outer: 'trpo', controlVariate: 'meta', innerSteps: 2 },
@@ -141,26 +161,81 @@ describe('pipelines/streaming', async () => {
 
   it('requests post-update episodes of the first adapted tasks before the rest of the pre-update ones are in', async () => {
     await initBackendOrThrow('wasm')
-    const log: string[] = []
-    const slow: Arrival = (req, n) => {
-      log.push(`request ${req.stream.join('/')} ${(req.taskIds ?? []).join(',')}`)
-      return [...Array(n).keys()]
-    }
-    const fake = fakeSampler(undefined, slow)
-    const deps = point2dDeps(fake.sampler, config({ controlVariate: 'linear', tasksPerBatch: 8 }), 6, [8])
+    const { sampler, log } = logged()
+    const deps = cheetahDeps(sampler, { controlVariate: 'linear', tasksPerBatch: 8 })
     const ctx = await lastValueFrom(
       runIteration(deps, initialState(deps), (c$) => c$.pipe(sampleTasks(), streamedAdaptation()))
     )
-    const requests: ReadonlyArray<RolloutRequest> = fake.requests
-    expect(requests[0].stream).toEqual([0, 'pre', 0])
-    expect(requests[0].tasks).toHaveLength(8)
-    const posts = requests.filter((r) => r.stream[1] === 'post')
-    // Several post-update requests, together each task once, and each made for tasks whose adaptation
-    // was done while the first request was still emitting (the fake emits one task per macrotask).
+    expect(log[0]).toBe('request pre 0,1,2,3,4,5,6,7')
+    const posts = log.filter((x) => x.startsWith('request post'))
+    // Several post-update requests, of at most a quarter of the tasks, together each task once, the
+    // first made while the pre-update episodes were still coming (the fake emits one per macrotask).
     expect(posts.length).toBeGreaterThan(1)
-    expect(posts.flatMap((r) => r.taskIds ?? []).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
-    expect(posts.every((r) => (r.taskIds ?? []).length <= groupLimit(8))).toBe(true)
+    expect(posts.every((r) => r.split(' ')[2].split(',').length <= groupLimit(8))).toBe(true)
+    expect(posts.flatMap((r) => r.split(' ')[2].split(',').map(Number)).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(log.indexOf(posts[0])).toBeLessThan(log.indexOf('pre 7'))
     expect(ctx.post._tag === 'Fitted' && ctx.post.tasks.map((t) => t.batch.task)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+  })
+
+  it('feeds the meta-learned control variate each task as soon as it and those before it are in', async () => {
+    await initBackendOrThrow('wasm')
+    const { sampler, log } = logged((req, n) => (req.stream[1] === 'pre' ? [1, 0, 2, 3, 4, 5] : [...Array(n).keys()]))
+    const meta = metaControlVariate
+    const watched: ControlVariateKind = {
+      ...meta,
+      inOrder: (setup) =>
+        E.map((f: InOrderFit): InOrderFit => ({ ...f, add: (t) => (log.push(`add ${t.batch.task}`), f.add(t)) }))(
+          (meta.inOrder as NonNullable<ControlVariateKind['inOrder']>)(setup)
+        )
+    }
+    const base = cheetahDeps(sampler, { tasksPerBatch: 6 })
+    const deps = { ...base, cfg: { ...base.cfg, controlVariate: watched } }
+    await lastValueFrom(runIteration(deps, initialState(deps), (c$) => c$.pipe(sampleTasks(), streamedAdaptation())))
+    const at = (x: string): number => log.indexOf(x)
+    // Task 1 arrives first and waits for task 0; tasks are added before the last pre-update one is in.
+    expect(log.slice(0, 5)).toEqual(['request pre 0,1,2,3,4,5', 'pre 1', 'pre 0', 'add 0', 'add 1'])
+    expect(at('add 4')).toBeLessThan(at('pre 5'))
+    expect(log.filter((x) => x.startsWith('add')).map((x) => Number(x.slice(4)))).toEqual([0, 1, 2, 3, 4, 5])
+    // Then baselines and adaptation a group (two tasks) at a time, each group's post-update episodes
+    // requested as soon as it is adapted.
+    expect(log.filter((x) => x.startsWith('request post'))).toEqual([
+      'request post 0,1',
+      'request post 2,3',
+      'request post 4,5'
+    ])
+    expect(log.filter((x) => x.startsWith('post'))).toHaveLength(6)
+  })
+
+  it('with the real sampler on two threads, HalfCheetah: the sequential stages bit for bit', async () => {
+    await initBackendOrThrow('wasm')
+    const s = await makeSampler({ workers: 2, chunksPerWorker: 3 })
+    if (E.isLeft(s)) throw new Error(formatError(s.left))
+    try {
+      for (const cv of ['linear', 'meta']) {
+        const cfg = resolveConfig({
+          ...config({ controlVariate: cv }),
+          env: 'halfcheetah-dir',
+          horizon: 20,
+          hidden: [16]
+        })
+        if (E.isLeft(cfg)) throw new Error(formatError(cfg.left))
+        const deps = trainDeps(cfg.right, s.right)
+        if (E.isLeft(deps)) throw new Error(formatError(deps.left))
+        const run = (stages: typeof standardIteration) =>
+          lastValueFrom(metaTrain(deps.right, stages())(initialState(deps.right)).pipe(toArray()))
+        const [want, got] = [await run(sequentialIteration), await run(standardIteration)]
+        const strip = (cs: ReadonlyArray<IterationContext>) => cs.map((c) => ({ ...toRecord(c), timings: {} }))
+        expect(firstDifference(strip(got), strip(want))).toBeNull()
+        expect(
+          firstDifference(
+            got.map((c) => c.next),
+            want.map((c) => c.next)
+          )
+        ).toBeNull()
+      }
+    } finally {
+      await s.right.close()
+    }
   })
 
   it('asTheyCome groups what arrived meanwhile, in task order, at most max at a time', async () => {

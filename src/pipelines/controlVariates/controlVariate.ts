@@ -65,6 +65,22 @@ export interface Fitted {
   readonly stats: Readonly<Record<string, number>>
 }
 
+/** What a fit fed one task at a time reads: `CvInput` without the tasks, and how many will come. */
+export type CvSetup = Omit<CvInput, 'tasks'> & { readonly tasks: number }
+
+/**
+ * A fit fed one task at a time, in task order (the streaming iteration feeds tasks as their episodes
+ * arrive): `add` does the work that needs only the tasks so far; `learn`, after the last, updates the
+ * state; then `baseline(k)` is task k's. Fed every task, it computes what `fit` computes, bit for bit.
+ */
+export interface InOrderFit {
+  readonly add: (task: Sampled) => void
+  readonly learn: () => E.Either<TmamlError, Omit<Fitted, 'baselines'>>
+  readonly baseline: (task: number) => Baseline
+  /** Free what `add` kept; once, after the last use. */
+  readonly dispose: () => void
+}
+
 /** A state kept between iterations and written into checkpoints. */
 export interface CvStateSpec {
   /** The state of a fresh run, from the policy's shape and a stream of its own. */
@@ -86,6 +102,12 @@ export interface ControlVariateKind {
    * each task as its episodes arrive. Otherwise it waits for all of an inner step's tasks.
    */
   readonly perTask?: boolean
+  /**
+   * Training in pieces, for a control variate whose state learns from every task (the meta-learned
+   * one): the streaming iteration adds tasks as they arrive, in task order, and asks for baselines
+   * group by group. Its `fit` should be `fitInOrder` of it.
+   */
+  readonly inOrder?: (setup: CvSetup) => E.Either<TmamlError, InOrderFit>
   /** Training: fit on an inner step's episodes, possibly learning (updating `state`). */
   readonly fit: (input: CvInput) => E.Either<TmamlError, Fitted>
   /** The baselines training would use, learning nothing: held-out evaluation, experiments. */
@@ -116,6 +138,24 @@ export const statelessControlVariate = (cv: {
     E.map((baselines: ReadonlyArray<Baseline>) => ({ baselines, state: null, stats: {} }))(cv.baselines(input)),
   evaluate: cv.baselines
 })
+
+/** A fit of all of `input`'s tasks through an in-order fit: every task added, learn, every baseline. */
+export const fitInOrder = (
+  start: (setup: CvSetup) => E.Either<TmamlError, InOrderFit>,
+  input: CvInput
+): E.Either<TmamlError, Fitted> => {
+  const started = start({ ...input, tasks: input.tasks.length })
+  if (E.isLeft(started)) return started
+  const fit = started.right
+  try {
+    input.tasks.forEach(fit.add)
+    return E.map((l: Omit<Fitted, 'baselines'>) => ({ ...l, baselines: input.tasks.map((_, k) => fit.baseline(k)) }))(
+      fit.learn()
+    )
+  } finally {
+    fit.dispose()
+  }
+}
 
 export const perState = (values: Float32Array): Baseline => ({ shape: 'per-state', values })
 export const perActionComponent = (values: Float32Array): Baseline => ({ shape: 'per-action-component', values })
@@ -154,7 +194,7 @@ export const crossFitted = (
 // ---------------------------------------------------------------------------------------------
 
 /** Left unless there is one baseline per task, of the control variate's shape and the batch's size. */
-const checked = (
+export const checkBaselines = (
   cv: ControlVariateKind,
   tasks: ReadonlyArray<Sampled>,
   baselines: ReadonlyArray<Baseline>
@@ -181,11 +221,11 @@ const checked = (
 
 /** `cv.fit`, with its baselines checked against the batches and its declared shape. */
 export const fitControlVariate = (cv: ControlVariateKind, input: CvInput): E.Either<TmamlError, Fitted> =>
-  E.chain((f: Fitted) => E.map(() => f)(checked(cv, input.tasks, f.baselines)))(cv.fit(input))
+  E.chain((f: Fitted) => E.map(() => f)(checkBaselines(cv, input.tasks, f.baselines)))(cv.fit(input))
 
 /** `cv.evaluate`, checked the same way. */
 export const evaluateControlVariate = (
   cv: ControlVariateKind,
   input: CvInput
 ): E.Either<TmamlError, ReadonlyArray<Baseline>> =>
-  E.chain((bs: ReadonlyArray<Baseline>) => checked(cv, input.tasks, bs))(cv.evaluate(input))
+  E.chain((bs: ReadonlyArray<Baseline>) => checkBaselines(cv, input.tasks, bs))(cv.evaluate(input))
