@@ -1,38 +1,78 @@
 /**
  * `npm run bench:iteration`: the wall time of one meta-iteration of the training pipeline at the
  * published batch (halfcheetah-dir, 40 tasks x 20 episodes x horizon 100, tmaml + meta control
- * variate), for each outer optimiser asked for (default VPG and TRPO), with its stage breakdown, and
- * the physics-only time of the same number of env steps with the same worker threads, measured in the
- * same run, as a ratio.
+ * variate), for each outer optimiser asked for (default VPG and TRPO) and each pipeline (the streamed
+ * iteration the CLI runs, and the sequential stages), with its stage breakdown, and the physics-only
+ * time of the same number of env steps with the same worker threads, measured in the same run, as a
+ * ratio.
+ *
+ * The overlap: `sampling` is the wall time during which a sampling request was outstanding (measured
+ * around the sampler), the other stages are main-thread seconds (the iteration's timings). Their sum
+ * is the iteration's time if nothing overlapped; the streamed iteration takes less than the sum by
+ * the time its main-thread work ran while the threads sampled.
  *
  * `--json` prints one object: `{ backend, notes, workers, estimator, controlVariate, loadAverage, runs }`
- * where each run is `{ outer, tasks, episodes, horizon, iterationSeconds, physicsSeconds, ratio,
- * stages }`: iterationSeconds the mean wall time of the timed iterations (from one emitted iteration
- * to the next), ratio = iterationSeconds / physicsSeconds, stages the mean seconds per pipeline stage.
+ * where each run is `{ outer, pipeline, tasks, episodes, horizon, iterationSeconds, samplingSeconds,
+ * stagesSum, overlapSeconds, physicsSeconds, ratio, stages }`: iterationSeconds the mean wall time of
+ * the timed iterations (from one emitted iteration to the next), stagesSum = samplingSeconds + the
+ * main-thread stages, overlapSeconds = stagesSum - iterationSeconds, ratio = iterationSeconds /
+ * physicsSeconds, stages the mean seconds per pipeline stage (timings: for the streamed iteration
+ * `sample` is the main thread waiting for episodes).
  *
- * Flags: --outers vpg,trpo,ppo --tasks N --rollouts N --workers N --estimator NAME --cv KIND
- * --iterations N (timed iterations after one warm-up, default 2) --json.
+ * Flags: --outers vpg,trpo,ppo --pipelines streamed,sequential --tasks N --rollouts N --workers N
+ * --estimator NAME --cv KIND --iterations N (timed iterations after one warm-up, default 2) --json.
  */
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { lastValueFrom, take, tap, toArray } from 'rxjs'
+import { defer, finalize, lastValueFrom, take, tap, toArray } from 'rxjs'
 import { formatError } from '../../src/base/errors.js'
 import { timeRandomSteps } from '../envs/bench.js'
 import { startBackend } from '../../src/graph/backend.js'
 import { type ExperimentConfig, resolveConfig } from '../../src/pipelines/config.js'
-import { makeSampler } from '../../src/pipelines/sampler/index.js'
+import { type Sampler, makeSampler, streamSampler } from '../../src/pipelines/sampler/index.js'
 import { trainDeps } from '../../src/pipelines/stages.js'
+import { sequentialIteration, standardIteration } from '../../src/pipelines/streaming.js'
 import { initialState, metaTrain } from '../../src/pipelines/train.js'
+
+const pipelines = { streamed: standardIteration, sequential: sequentialIteration } as const
+type Pipeline = keyof typeof pipelines
+
+/** `sampler`, measuring the wall time during which at least one of its requests was outstanding. */
+const timedSampler = (sampler: Sampler): { readonly sampler: Sampler; readonly seconds: () => number } => {
+  let active = 0
+  let since = 0
+  let total = 0
+  return {
+    sampler: streamSampler({
+      workers: sampler.workers,
+      close: sampler.close,
+      sample$: (req) =>
+        defer(() => {
+          if (active++ === 0) since = performance.now()
+          return sampler.sample$(req).pipe(
+            finalize(() => {
+              if (--active === 0) total += performance.now() - since
+            })
+          )
+        })
+    }),
+    seconds: () => (total + (active > 0 ? performance.now() - since : 0)) / 1000
+  }
+}
 
 const envId = 'halfcheetah-dir'
 
 interface Run {
   readonly outer: string
+  readonly pipeline: Pipeline
   readonly tasks: number
   readonly episodes: number
   readonly horizon: number
   readonly iterationSeconds: number
+  readonly samplingSeconds: number
+  readonly stagesSum: number
+  readonly overlapSeconds: number
   readonly physicsSeconds: number
   readonly ratio: number
   readonly stages: Readonly<Record<string, number>>
@@ -40,35 +80,53 @@ interface Run {
 
 const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1)
 
-/** Time `1 + timed` iterations of `cfg`; the mean wall time and stage seconds of the timed ones. */
+interface Timing {
+  readonly seconds: number
+  readonly sampling: number
+  readonly stages: Record<string, number>
+  readonly steps: number
+  readonly horizon: number
+}
+
+/** Time `1 + timed` iterations of `cfg`; the mean wall time, sampling and stage seconds of the timed ones. */
 const timeIterations = async (
   cfg: ExperimentConfig,
+  pipeline: Pipeline,
   timed: number
-): Promise<E.Either<string, { seconds: number; stages: Record<string, number>; steps: number; horizon: number }>> => {
+): Promise<E.Either<string, Timing>> => {
   const sampler = await makeSampler({ workers: cfg.workers })
   if (E.isLeft(sampler)) return E.left(formatError(sampler.left))
-  const made = trainDeps(cfg, sampler.right)
+  const watched = timedSampler(sampler.right)
+  const made = trainDeps(cfg, watched.sampler)
   if (E.isLeft(made)) {
     await sampler.right.close()
     return E.left(formatError(made.left))
   }
   const deps = made.right
   const emitted: number[] = []
+  const sampled: number[] = []
   const t0 = performance.now()
   try {
     const contexts = await lastValueFrom(
-      metaTrain(deps)(initialState(deps)).pipe(
+      metaTrain(
+        deps,
+        pipelines[pipeline]()
+      )(initialState(deps)).pipe(
         take(1 + timed),
-        tap(() => emitted.push(performance.now())),
+        tap(() => {
+          emitted.push(performance.now())
+          sampled.push(watched.seconds())
+        }),
         toArray()
       )
     )
     const measured = contexts.slice(1)
     const walls = emitted.map((t, i) => (t - (i === 0 ? t0 : emitted[i - 1])) / 1000).slice(1)
+    const sampling = sampled.map((x, i) => x - (i === 0 ? 0 : sampled[i - 1])).slice(1)
     const names = [...new Set(measured.flatMap((c) => Object.keys(c.timings)))]
     const stages = Object.fromEntries(names.map((k) => [k, mean(measured.map((c) => c.timings[k] ?? 0))]))
     const steps = mean(measured.map((c) => c.stats['stepsThisIteration'] ?? 0))
-    return E.right({ seconds: mean(walls), stages, steps, horizon: deps.horizon })
+    return E.right({ seconds: mean(walls), sampling: mean(sampling), stages, steps, horizon: deps.horizon })
   } finally {
     await sampler.right.close()
   }
@@ -78,6 +136,7 @@ const main = async (): Promise<number> => {
   const { values } = parseArgs({
     options: {
       outers: { type: 'string', default: 'vpg,trpo' },
+      pipelines: { type: 'string', default: 'streamed,sequential' },
       tasks: { type: 'string', default: '40' },
       rollouts: { type: 'string', default: '20' },
       workers: { type: 'string', default: '2' },
@@ -87,6 +146,12 @@ const main = async (): Promise<number> => {
       json: { type: 'boolean', default: false }
     }
   })
+  const chosen = values.pipelines.split(',')
+  const unknown = chosen.filter((p) => !(p in pipelines))
+  if (unknown.length > 0) {
+    console.error(`--pipelines: unknown ${unknown.join(', ')} (streamed, sequential)`)
+    return 2
+  }
   const timed = Number(values.iterations)
   if (!Number.isInteger(timed) || timed < 1) {
     console.error(`--iterations must be an integer >= 1, got ${values.iterations}`)
@@ -118,24 +183,19 @@ const main = async (): Promise<number> => {
   }
   const loadStart = loadavg()[0]
   const workers = configs[0].workers
-  const timings: Array<{
-    cfg: ExperimentConfig
-    seconds: number
-    stages: Record<string, number>
-    steps: number
-    horizon: number
-  }> = []
-  for (const cfg of configs) {
-    process.stderr.write(
-      `${cfg.outer}: backend ${backend.right.active}; ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${workers} workers; 1 warm-up + ${timed} timed iterations\n`
-    )
-    const r = await timeIterations(cfg, timed)
-    if (E.isLeft(r)) {
-      console.error(r.left)
-      return 1
+  const timings: Array<Timing & { readonly cfg: ExperimentConfig; readonly pipeline: Pipeline }> = []
+  for (const cfg of configs)
+    for (const pipeline of chosen as ReadonlyArray<Pipeline>) {
+      process.stderr.write(
+        `${cfg.outer}, ${pipeline}: backend ${backend.right.active}; ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${workers} workers; 1 warm-up + ${timed} timed iterations\n`
+      )
+      const r = await timeIterations(cfg, pipeline, timed)
+      if (E.isLeft(r)) {
+        console.error(r.left)
+        return 1
+      }
+      timings.push({ cfg, pipeline, ...r.right })
     }
-    timings.push({ cfg, ...r.right })
-  }
 
   // Physics of the largest number of env steps per iteration (every outer samples the same batch).
   const steps = Math.max(...timings.map((t) => t.steps))
@@ -152,12 +212,18 @@ const main = async (): Promise<number> => {
 
   const runs: Run[] = timings.map((t) => {
     const physicsSeconds = t.steps / rate
+    const { sample: _waiting, ...mainThread } = t.stages
+    const stagesSum = t.sampling + Object.values(mainThread).reduce((a, b) => a + b, 0)
     return {
       outer: t.cfg.outer,
+      pipeline: t.pipeline,
       tasks: t.cfg.tasksPerBatch,
       episodes: t.cfg.rolloutsPerTask,
       horizon: t.horizon,
       iterationSeconds: t.seconds,
+      samplingSeconds: t.sampling,
+      stagesSum,
+      overlapSeconds: stagesSum - t.seconds,
       physicsSeconds,
       ratio: t.seconds / physicsSeconds,
       stages: t.stages
@@ -189,21 +255,37 @@ const main = async (): Promise<number> => {
   console.log(`1-min load average ${loadStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`)
   for (const r of runs) {
     const total = Object.values(r.stages).reduce((a, b) => a + b, 0)
-    console.log(`\n${r.outer}: ${r.tasks} x ${r.episodes} x ${r.horizon}`)
-    console.log('| stage | seconds | share |')
+    console.log(`\n${r.outer}, ${r.pipeline}: ${r.tasks} x ${r.episodes} x ${r.horizon}`)
+    console.log('| stage (timings) | seconds | share |')
     console.log('|---|---|---|')
     for (const [k, v] of Object.entries(r.stages))
       console.log(`| ${k} | ${v.toFixed(2)} | ${((100 * v) / total).toFixed(0)}% |`)
     console.log(`| stages total | ${total.toFixed(2)} | 100% |`)
     console.log(
-      `iteration (wall) ${r.iterationSeconds.toFixed(2)} s; physics only, same ${Math.round(r.physicsSeconds * rate)} env steps on ${workers} worker(s): ${r.physicsSeconds.toFixed(2)} s; iteration / physics = ${r.ratio.toFixed(2)}`
+      `sampling (requests outstanding) ${r.samplingSeconds.toFixed(2)} s; sampling + main-thread stages ${r.stagesSum.toFixed(2)} s; ` +
+        `iteration (wall) ${r.iterationSeconds.toFixed(2)} s: overlap ${r.overlapSeconds.toFixed(2)} s`
+    )
+    console.log(
+      `physics only, same ${Math.round(r.physicsSeconds * rate)} env steps on ${workers} worker(s): ${r.physicsSeconds.toFixed(2)} s; iteration / physics = ${r.ratio.toFixed(2)}`
     )
   }
-  if (runs.length > 1) {
-    const vpg = runs.find((r) => r.outer === 'vpg')
+  const base = (p: Pipeline) => runs.find((r) => r.outer === 'vpg' && r.pipeline === p)
+  for (const p of chosen as ReadonlyArray<Pipeline>) {
+    const vpg = base(p)
     if (vpg !== undefined)
-      for (const r of runs.filter((x) => x !== vpg))
-        console.log(`${r.outer} iteration / vpg iteration = ${(r.iterationSeconds / vpg.iterationSeconds).toFixed(2)}`)
+      for (const r of runs.filter((x) => x !== vpg && x.pipeline === p))
+        console.log(
+          `${p}: ${r.outer} iteration / vpg iteration = ${(r.iterationSeconds / vpg.iterationSeconds).toFixed(2)}`
+        )
+  }
+  for (const outer of new Set(runs.map((r) => r.outer))) {
+    const [a, b] = (['streamed', 'sequential'] as const).map((p) =>
+      runs.find((r) => r.outer === outer && r.pipeline === p)
+    )
+    if (a !== undefined && b !== undefined)
+      console.log(
+        `${outer}: streamed iteration / sequential iteration = ${(a.iterationSeconds / b.iterationSeconds).toFixed(2)}`
+      )
   }
   return 0
 }

@@ -8,9 +8,11 @@
  * 2. A control variate that fits tasks one by one (`ControlVariateKind.perTask`: the linear, value,
  *    action-dependent ones and none) is fitted on each task as it arrives, and the tasks that arrived
  *    while the main thread was busy are adapted together in one task-batched graph (at most a quarter
- *    of the batch). The meta-learned control variate (Algorithm 1) learns one network from every task,
- *    so each inner step waits for all of its tasks and fits it exactly as the sequential stage does,
- *    in task order; its tasks are then adapted a quarter of the batch at a time.
+ *    of the batch). The meta-learned control variate (Algorithm 1) learns one network from every task:
+ *    it is fed each task as soon as that task and those before it are in (`inOrder`: its first round's
+ *    gradients are summed in task order, as the sequential fit sums them), learns once the last is in,
+ *    and then gives baselines, and the tasks are adapted, a quarter of the batch at a time. A control
+ *    variate of neither kind is fitted on all tasks once they are in, as the sequential stage does.
  * 3. A group's next episodes (the next inner step's, or the post-update ones) are requested as soon as
  *    its adapted parameters exist, for those tasks alone (`RolloutRequest.taskIds`: the same episodes a
  *    request for all would draw); post-update batches get their outer baselines as they arrive.
@@ -19,7 +21,7 @@
  *    per-task gradients would round differently.
  *
  * Why the numbers do not depend on arrival: every random number comes from its path (episodes, fits);
- * the only shared state (the meta-learned network) is fitted on all tasks in task order; and a task's
+ * shared state (the meta-learned network) is updated from the tasks in task order; and a task's
  * adaptation in a batched graph does not depend on the other tasks in it. That last fact holds for
  * groups of two or more tasks on every backend tested (cpu, wasm, native); tfjs-wasm computes a
  * single-batch matMul another way (XNNPACK) whose sums round differently, so with two or more tasks a
