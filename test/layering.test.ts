@@ -26,7 +26,7 @@ const layers: Readonly<
     packages: [...fp, ...tfjs]
   },
   view: { folders: ['base', 'graph', 'envs', 'pipelines', 'plot'], packages: fp },
-  distributed: { folders: ['base', 'graph', 'envs', 'pipelines'], packages: [...fp, 'bullmq', 'ioredis'] },
+  distributed: { folders: ['base', 'graph', 'envs', 'pipelines'], packages: [...fp, 'rxjs', 'bullmq', 'ioredis'] },
   cli: {
     folders: [
       'base',

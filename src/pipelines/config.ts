@@ -305,10 +305,13 @@ export const encodeConfig = (cfg: ExperimentConfig): ExperimentConfigJson => Exp
 /**
  * The published hyperparameters (TMAML/ProMP code): 40 tasks x 20 rollouts, inner lr 0.1, Adam 1e-3 ...
  * Two departures, both measured (docs/EXPERIMENTS.md, "Learning speed"): the policy's initial
- * standard deviation is 0.1 of the control range (the published code's exploration level: its
+ * standard deviation is 0.1 (the published code's exploration level for controls in [-1, 1]: its
  * normalize(env, 10) wrapper divides a policy of std 1 by 10) with the action reaching the simulator
  * unscaled, and each task's inner data are normalised (innerNormalize), as the reference codes
- * normalise their inner advantages.
+ * normalise their inner advantages. The std is 0.1 in the simulator's units, not a tenth of each
+ * action's range (`initLogStd: null`): the inner step moves the mean by an amount proportional to
+ * 1 / std^2 in noise widths, so on point2d (controls in [-0.1, 0.1]) a tenth of the range made one
+ * inner step overshoot to a post-adaptation return of -660 against -40 with std 0.1.
  */
 export const publishedDefaults: ExperimentConfig = {
   env: 'halfcheetah-dir',
@@ -324,7 +327,7 @@ export const publishedDefaults: ExperimentConfig = {
   gamma: 0.99,
   hidden: [64, 64],
   activation: 'tanh',
-  initLogStd: null,
+  initLogStd: Math.log(0.1),
   actionScale: 1,
   innerNormalize: true,
   seed: 1,
