@@ -70,7 +70,7 @@ the quickstart: halfcheetah-dir, 20 tasks x 20 rollouts, maml + linear baseline,
   --iterations N        --seed N        --workers N (sampler threads; 0 = main thread)
   --inner-lr X          --outer-lr X    --inner-steps N
   --action-scale X      the simulator gets clip(action / X) (ProMP/garage convention: 10)
-  --init-log-std X      the policy's initial log std (default log 0.1; negative: --init-log-std=-1.5)
+  --init-log-std X      the policy's initial log std (default: the env's; negative: --init-log-std=-2.3)
   --eval-every N        --eval-tasks N   --checkpoint-every N
   --backend B           auto | native | wasm | cpu | tensorflow | tensorflow-gpu
   --redis URL           sample on 'tmaml worker --redis URL' processes (any machine) instead of

@@ -76,6 +76,13 @@ export interface EnvSpec<T> {
   readonly discreteActions: number | undefined
   /** Seconds of simulated time per env step (timestep x frame skip), for MuJoCo robots. */
   readonly dt: number | undefined
+  /**
+   * The policy's initial log standard deviation that the task distribution's reference code uses
+   * (config `initLogStd: null`, the default). The inner step moves the mean by an amount proportional
+   * to 1 / std^2 in noise widths, so one rule (say, a tenth of the control range) does not fit every
+   * control scale: measured in docs/EXPERIMENTS.md, "Learning speed".
+   */
+  readonly initLogStd: number
   /** One line: the task distribution and the reward. */
   readonly description: string
   readonly taskCodec: t.Type<T, unknown, unknown>
@@ -143,7 +150,9 @@ export const mujocoSpec = <T>(robot: Robot, family: Family<Readings, T>): EnvSpe
       actionLow: Array.from({ length: robot.nu }, () => robot.ctrlRange[0]),
       actionHigh: Array.from({ length: robot.nu }, () => robot.ctrlRange[1]),
       discreteActions: undefined,
-      dt: robot.timestep * robot.frameSkip
+      dt: robot.timestep * robot.frameSkip,
+      // ProMP's exploration level: std 1 on its normalize(env, 10)-scaled actions, controls in [-1, 1]
+      initLogStd: Math.log(0.1)
     },
     async (n) => {
       const mj = await loadMujoco()
@@ -319,7 +328,8 @@ export const point1dSpec: EnvSpec<Goal1dTask> = specOf(
     actionLow: [-point1dActionBound],
     actionHigh: [point1dActionBound],
     discreteActions: undefined,
-    dt: undefined
+    dt: undefined,
+    initLogStd: Math.log(0.1 * point1dActionBound)
   },
   async (n) => makePoint1dCore(n)
 )
@@ -343,7 +353,9 @@ export const point2dSpec: EnvSpec<Goal2dTask> = specOf(
     actionLow: [-0.1, -0.1],
     actionHigh: [0.1, 0.1],
     discreteActions: undefined,
-    dt: undefined
+    dt: undefined,
+    // MAML's point environment (Finn et al. 2017): std 1, ten times the control range
+    initLogStd: 0
   },
   async (n) => makePoint2dCore(n)
 )
@@ -387,7 +399,8 @@ export const tabularMdpSpec = ({ nStates, nActions, horizon }: TabularSizes): En
       actionLow: [0],
       actionHigh: [nActions - 1],
       discreteActions: nActions,
-      dt: undefined
+      dt: undefined,
+      initLogStd: 0 // no Gaussian policy: a categorical one over the actions
     },
     async (n) => makeTabularCore(n, nStates, nActions)
   )

@@ -308,10 +308,11 @@ export const encodeConfig = (cfg: ExperimentConfig): ExperimentConfigJson => Exp
  * standard deviation is 0.1 (the published code's exploration level for controls in [-1, 1]: its
  * normalize(env, 10) wrapper divides a policy of std 1 by 10) with the action reaching the simulator
  * unscaled, and each task's inner data are normalised (innerNormalize), as the reference codes
- * normalise their inner advantages. The std is 0.1 in the simulator's units, not a tenth of each
- * action's range (`initLogStd: null`): the inner step moves the mean by an amount proportional to
- * 1 / std^2 in noise widths, so on point2d (controls in [-0.1, 0.1]) a tenth of the range made one
- * inner step overshoot to a post-adaptation return of -660 against -40 with std 0.1.
+ * normalise their inner advantages. `initLogStd: null` takes the task distribution's own
+ * (EnvSpec.initLogStd: std 0.1 for the MuJoCo robots; 1 on point2d, as MAML's point environment), not
+ * one rule for every control range: the inner step moves the mean by an amount proportional to
+ * 1 / std^2 in noise widths, and on point2d (controls in [-0.1, 0.1]) a tenth of the range made one
+ * inner step overshoot to a post-adaptation return of -660.
  */
 export const publishedDefaults: ExperimentConfig = {
   env: 'halfcheetah-dir',
@@ -327,7 +328,7 @@ export const publishedDefaults: ExperimentConfig = {
   gamma: 0.99,
   hidden: [64, 64],
   activation: 'tanh',
-  initLogStd: Math.log(0.1),
+  initLogStd: null,
   actionScale: 1,
   innerNormalize: true,
   seed: 1,

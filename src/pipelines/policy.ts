@@ -44,17 +44,6 @@ export const initPolicy = (p: PolicySpec, rng: Rng, initLogStd: number | Readonl
   }
 })
 
-/**
- * The default initial log-std: a tenth of each action component's half-range, log(0.1 (high - low) / 2)
- * — the exploration of the published code (whose normalize(env, 10) wrapper divides a policy of std
- * 1 by 10), for any action bounds; 0.1 where a bound is infinite.
- */
-export const defaultInitLogStd = (low: ReadonlyArray<number>, high: ReadonlyArray<number>): ReadonlyArray<number> =>
-  low.map((lo, i) => {
-    const half = (high[i] - lo) / 2
-    return Math.log(0.1 * (Number.isFinite(half) && half > 0 ? half : 1))
-  })
-
 export const toTensors = (a: ArrayParams): Params =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, tf.tensor(v.values, [...v.shape])]))
 

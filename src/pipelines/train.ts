@@ -11,7 +11,7 @@
 import { EMPTY, type Observable, type OperatorFunction, expand, map } from 'rxjs'
 import { rngAt } from '../base/rng.js'
 import { adamInit } from './optim/adam.js'
-import { defaultInitLogStd, initPolicy } from './policy.js'
+import { initPolicy } from './policy.js'
 import { type IterationContext, type TrainDeps, type TrainState, runIteration } from './stages.js'
 import { standardIteration } from './streaming.js'
 
@@ -44,7 +44,7 @@ export const initialState = (deps: TrainDeps): TrainState => {
   const policy = initPolicy(
     deps.policy,
     rngAt(cfg.seed, 'policy-init'),
-    cfg.initLogStd ?? defaultInitLogStd(deps.env.actionLow, deps.env.actionHigh)
+    cfg.initLogStd ?? deps.env.initLogStd
   )
   return {
     iteration: 0,
