@@ -137,7 +137,7 @@ export const readEvents = (file: string): E.Either<TmamlError, ReadonlyArray<Rec
       return E.left(resourceError(file, `a record cut short at byte ${off}`))
     if (buf.readUInt32LE(off + 12 + n) !== maskedCrc32c(data))
       return E.left(resourceError(file, `bad data checksum at byte ${off}`))
-    out.push(EventType.toObject(EventType.decode(data), { longs: Number }) as Record<string, unknown>)
+    out.push(EventType.toObject(EventType.decode(data), { longs: Number, defaults: true }) as Record<string, unknown>)
     off += 16 + n
   }
   return E.right(out)
