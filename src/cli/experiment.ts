@@ -8,7 +8,8 @@
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, formatError } from '../base/errors.js'
-import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
+import { builtinEstimators } from '../estimators/builtins.js'
+import { estimatorBySpec, isModuleSpec, loadEstimatorModule } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { resolveBackendChoice, startBackend } from '../graph/backend.js'
 import { runCompare } from '../experiments/compare.js'
@@ -61,8 +62,37 @@ const subcommand =
   (names: string, helpText: string, body: (v: FlagValues) => Promise<number>) =>
   async (argv: ReadonlyArray<string>): Promise<number> => {
     const flags = parseFlags(argv, flagOptions(names), helpText)
-    return E.isLeft(flags) ? flags.left : body(flags.right)
+    if (E.isLeft(flags)) return flags.left
+    const loaded = await loadEstimatorFlags(flags.right)
+    return E.isLeft(loaded) ? usageError(loaded.left, helpText) : body(loaded.right)
   }
+
+/**
+ * Estimator modules named in `--estimators a,./mine.mjs:value` or `--train-estimator ./mine.mjs`:
+ * loaded and validated (as `estimators check --module` does), each entry replaced by the module key
+ * the estimator lookups know.
+ */
+const loadEstimatorFlags = async (v: FlagValues): Promise<E.Either<string, FlagValues>> => {
+  const out: Record<string, unknown> = { ...v }
+  for (const flag of ['estimators', 'train-estimator']) {
+    const raw = v[flag]
+    if (typeof raw !== 'string') continue
+    const entries: string[] = []
+    for (const entry of raw.split(',').map((s) => s.trim())) {
+      const m = /^(.+?)(?::([a-z-]+))?$/.exec(entry)
+      const name = m?.[1] ?? entry
+      if (!isModuleSpec(name)) {
+        entries.push(entry)
+        continue
+      }
+      const e = await loadEstimatorModule(name)
+      if (E.isLeft(e)) return E.left(`--${flag}: ${formatError(e.left)}`)
+      entries.push(m?.[2] === undefined ? e.right.module : `${e.right.module}:${m[2]}`)
+    }
+    out[flag] = entries.join(',')
+  }
+  return E.right(out)
+}
 
 /** `subcommand` for an experiment on an environment: `--env` is required, and checked first. */
 const onEnv = (
@@ -112,7 +142,7 @@ const estimatorList = (value: unknown): E.Either<string, ReadonlyArray<Estimator
   for (const name of String(value)
     .split(',')
     .map((s) => s.trim())) {
-    const e = estimatorByName(name)
+    const e = estimatorBySpec(name)
     if (e === undefined) return E.left(`--estimators: unknown estimator '${name}' (see 'tmaml estimators list')`)
     out.push(e)
   }
@@ -225,7 +255,7 @@ const gradVariance = onEnv(
   async (v, env) => {
     const out = stringFlag(v['out'], `runs/experiments/grad-variance-${env}`)
     const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
-    if (estimatorByName(trainEstimator) === undefined)
+    if (estimatorBySpec(trainEstimator) === undefined)
       return usageError(`--train-estimator: unknown estimator '${trainEstimator}'`, helpVariance)
     const read = all({
       methods: E.mapLeft((m: string) => `--estimators: ${m}`)(

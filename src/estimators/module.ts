@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, decodeWith, invalidInput, resourceError } from '../base/errors.js'
 import { EstimatorCodec } from './codec.js'
+import { estimatorByName } from './builtins.js'
 import type { Estimator } from './estimator.js'
 
 /** An estimator loaded from a module: `module` is `<absolute path>` or `<absolute path>#<name>`. */
@@ -124,3 +125,9 @@ export const preloadConfigEstimator = async (
   const e = await loadEstimatorModule(spec, base)
   return E.map((m: ModuleEstimator) => ({ ...(user as Record<string, unknown>), estimator: m.module }))(e)
 }
+
+/**
+ * The estimator a name or a loaded module path stands for: a built-in (`estimatorByName`), else one
+ * `loadEstimatorModule` loaded. @category utils
+ */
+export const estimatorBySpec = (spec: string): Estimator | undefined => estimatorByName(spec) ?? loadedEstimator(spec)

@@ -15,7 +15,7 @@ import { refine } from '../base/codecs.js'
 import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
 import { estimatorByName, tmaml } from '../estimators/builtins.js'
 import { EstimatorCodec } from '../estimators/codec.js'
-import { loadedEstimator, moduleOf } from '../estimators/module.js'
+import { estimatorBySpec, moduleOf } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { envIds } from '../envs/registry.js'
 import type { EnvId } from '../envs/vecEnv.js'
@@ -167,7 +167,7 @@ const named = <A extends { readonly name: string }>(
 export const EstimatorC = named<Estimator>(
   'Estimator',
   "an estimator name (see 'tmaml estimators list') or the path of an estimator module (./my-estimator.mjs)",
-  (name) => estimatorByName(name) ?? loadedEstimator(name),
+  estimatorBySpec,
   EstimatorCodec.is,
   (e) => moduleOf(e) ?? e.name
 )
