@@ -225,7 +225,6 @@ const localSampler: NonNullable<TrainingOptions['sampler']> = (cfg, _runDir, onM
 
 /** What is on disk in `runDir` now. */
 export const savedIn = (runDir: string): Saved => {
-  const ck = readCheckpoint(runDir)
   let lines = 0
   try {
     lines = fs
@@ -239,8 +238,11 @@ export const savedIn = (runDir: string): Saved => {
   const tb = path.join(runDir, 'tensorboard')
   return {
     runDir,
-    checkpoint: E.isRight(ck) ? ck.right.state.iteration : null,
-    previous: previousIteration(runDir),
+    checkpoint:
+      iterationIn(path.join(runDir, checkpointFile)) ?? iterationIn(path.join(runDir, previousCheckpointFile)),
+    previous: fs.existsSync(path.join(runDir, checkpointFile))
+      ? iterationIn(path.join(runDir, previousCheckpointFile))
+      : null,
     metricsLines: lines,
     snapshots: listSnapshots(runDir).map((s) => s.file),
     policy: fs.existsSync(policy) ? policy : null,
@@ -248,9 +250,13 @@ export const savedIn = (runDir: string): Saved => {
   }
 }
 
-const previousIteration = (runDir: string): number | null => {
+/**
+ * The iteration a checkpoint file resumes at, read without decoding its config (which may name an
+ * estimator only the process that trained knew), or null when it is missing or damaged.
+ */
+const iterationIn = (file: string): number | null => {
   try {
-    const j = JSON.parse(fs.readFileSync(path.join(runDir, previousCheckpointFile), 'utf8')) as {
+    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as {
       state?: { iteration?: unknown }
     }
     return typeof j.state?.iteration === 'number' ? j.state.iteration : null
