@@ -15,6 +15,7 @@ import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estima
 import { estimatorBySpec, loadEstimators } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { all, choiceFlag, flagOptions, intFlag, numberFlag, parseFlagsWithPositionals, usageError } from './flags.js'
+import { backendChoices, backendDefault, controlVariateChoices } from './helpText.js'
 
 const help = `usage: tmaml estimators list [--json]
        tmaml estimators check [options]
@@ -30,7 +31,8 @@ check options:
   --module file.js   also check the estimators a module exports (default, estimator or estimators)
   --exact            also report the exact bias, by enumerating trajectories
   --json             print [{estimator, order, maxAbsZ, unbiased, variance, ...}]
-  --backend B        wasm | cpu | tensorflow | tensorflow-gpu (default: TMAML_BACKEND or wasm)
+  --backend B        ${backendChoices}
+                     (${backendDefault})
 
 Exit code: 1 when an estimator declared unbiased is found biased, else 0 (a declared bias that the
 test does not detect at this sample size is reported, not failed); 2 bad usage.`

@@ -21,7 +21,6 @@ import {
   quickstart,
   resolveConfig
 } from '../pipelines/config.js'
-import { controlVariateNames } from '../pipelines/controlVariates/registry.js'
 import {
   type RunStart,
   type Saved,
@@ -34,8 +33,8 @@ import {
 } from '../pipelines/runTraining.js'
 import { makeSampler } from '../pipelines/sampler/index.js'
 import type { IterationRecord } from '../pipelines/train.js'
-import { BackendChoice } from '../graph/backend.js'
 import { flagOptions, parseFlags } from './flags.js'
+import { backendChoices, backendDefault, controlVariateChoices } from './helpText.js'
 import { startRedisSampler } from './redisSampler.js'
 import { type StopCause, exitCodeOf, ignoreBrokenPipes, memoryLimit, watchStopRequests } from './process.js'
 import { renderLearningCurve } from './trainPlot.js'
@@ -58,7 +57,7 @@ the quickstart: ${quickstartSummary}):
   --estimator NAME      inner estimator: a name (tmaml estimators list; default ${publishedDefaults.estimator.name}) or the
                         path of a module exporting one (./my-estimator.mjs, ./many.mjs#name), checked
                         as 'tmaml estimators check --module' checks it
-  --cv KIND             control variate: ${controlVariateNames.join(' | ')} (default ${publishedDefaults.controlVariate.name})
+  --cv KIND             control variate: ${controlVariateChoices} (default ${publishedDefaults.controlVariate.name})
   --outer ALG           vpg | trpo | ppo (default ${publishedDefaults.outer})
   --tasks N             tasks per meta-batch            --rollouts N   episodes per task
   --horizon N           steps per episode (0 = the env's default)
@@ -69,7 +68,8 @@ the quickstart: ${quickstartSummary}):
   --eval-every N        --eval-tasks N   --checkpoint-every N
   --snapshot-every N    keep snapshots/it-NNNNNN.json every N iterations (0 = none; default ${publishedDefaults.snapshotEvery})
   --snapshot-keep N     how many snapshots to keep, the most recent (0 = all; default ${publishedDefaults.snapshotKeep})
-  --backend B           auto | ${Object.keys(BackendChoice.keys).join(' | ')}
+  --backend B           ${backendChoices}
+                        (${backendDefault})
   --redis URL           sample on 'tmaml worker --redis URL' processes (any machine) instead of
                         local threads; same results (README, "Scaling out")
   --run-dir DIR         where to write (default runs/<env>-<estimator>-<outer>-s<seed>-<time>)

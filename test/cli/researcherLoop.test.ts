@@ -50,6 +50,15 @@ describe('the researcher loop (tmaml train / eval / plot)', () => {
     expect(lines()[0]['estimatorFormula']).toBe('sum_t (box(w_t) - box(w_{t-1})) (R_t - b_t)')
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>
     expect(cfg['estimator']).toBe(moduleFile)
+    // Provenance in both records: this checkout's version and commit, the backend and horizon resolved.
+    const head = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim()
+    const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version
+    const provenance = { version, commit: head, backend: 'wasm', horizon: 8 }
+    expect(cfg['provenance']).toMatchObject(provenance)
+    expect(lines()[1]).toMatchObject(provenance)
+    expect(lines()[1]['wallSeconds']).toBeGreaterThan(0)
+    // TensorBoard scalars beside metrics.csv unless --no-tensorboard (the last test).
+    expect(fs.readdirSync(path.join(dir, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents.'))).toBe(true)
 
     // A new process resumes it: the module is loaded again from the path the config recorded.
     const resumed = tmaml(['train', '--resume', dir, '--iterations', '3'], cwd)
@@ -98,9 +107,13 @@ describe('the researcher loop (tmaml train / eval / plot)', () => {
     expect(r.stderr).toContain(`${file}:3:1: not JSON`)
   })
 
-  it('eval refuses a run folder without that checkpoint, listing the ones it has', () => {
+  it('eval refuses a run folder without that checkpoint, listing the ones it has (a run without tensorboard/)', () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tmaml-evalck-')), 'run')
-    expect(tmaml(['train', ...small, '--iterations', '1', '--cv', 'linear', '--run-dir', dir]).status).toBe(0)
+    expect(
+      tmaml(['train', ...small, '--iterations', '1', '--cv', 'linear', '--no-tensorboard', '--run-dir', dir]).status
+    ).toBe(0)
+    expect(fs.existsSync(path.join(dir, 'metrics.csv'))).toBe(true)
+    expect(fs.existsSync(path.join(dir, 'tensorboard'))).toBe(false)
     const r = tmaml(['eval', dir, '--checkpoint', '7'])
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('has no checkpoint of iteration 7; it has 0, 1')
