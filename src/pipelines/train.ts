@@ -22,13 +22,7 @@ import {
 import { rngAt } from '../base/rng.js'
 import { adamInit } from './optim/adam.js'
 import { defaultInitLogStd, initPolicy } from './policy.js'
-import {
-  type IterationContext,
-  type TrainDeps,
-  type TrainState,
-  outerOf,
-  runIteration
-} from './stages.js'
+import { type IterationContext, type TrainDeps, type TrainState, outerOf, runIteration } from './stages.js'
 import { standardIteration } from './streaming.js'
 
 /** One iteration's outcome, flat and JSON-safe: a line of metrics.jsonl. */

@@ -22,7 +22,7 @@ import {
   resumeTraining,
   runTraining
 } from '../../src/pipelines/runTraining.js'
-import { standardIteration } from '../../src/pipelines/stages.js'
+import { standardIteration } from '../../src/pipelines/streaming.js'
 import { maskedCrc32c, readEvents } from '../../src/pipelines/tensorboard.js'
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `tmaml-lib-${name}-`))
