@@ -337,6 +337,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const failures: string[] = []
   let next = 0
   let finishedIterations = 0
+  let finished = 0
   // The overall ETA: the pace so far over every run's iterations of this invocation, times those left.
   const overall = (): string => {
     const doneIts = finishedIterations + lives.reduce((a, l) => a + Math.max(0, l.iteration - l.startAt), 0)
@@ -363,7 +364,6 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const status = () =>
     log(`[compare] ${overall()}` + lives.map((l) => `\n  ${l.name}: ${l.line || 'starting'}`).join(''))
   const timer = setInterval(status, 30_000)
-  let finished = 0
   const worker = async (): Promise<void> => {
     while (next < todo.length) {
       const { run, status: st } = todo[next++]
