@@ -20,7 +20,10 @@ const layers: Readonly<
   estimators: { folders: ['base', 'graph'], packages: [...fp, ...tfjs] },
   envs: { folders: ['base'], packages: [...fp, 'mujoco-js'] },
   plot: { folders: ['base'], packages: [...fp, '@resvg/resvg-js', 'vega', 'vega-lite'] },
-  pipelines: { folders: ['base', 'native', 'graph', 'estimators', 'envs'], packages: [...fp, ...tfjs, 'rxjs'] },
+  pipelines: {
+    folders: ['base', 'native', 'graph', 'estimators', 'envs'],
+    packages: [...fp, ...tfjs, 'rxjs', 'protobufjs', 'crc-32']
+  },
   experiments: {
     folders: ['base', 'native', 'graph', 'estimators', 'envs', 'pipelines', 'plot'],
     packages: [...fp, ...tfjs]

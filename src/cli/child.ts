@@ -11,7 +11,13 @@ import { main } from '../cli/main.js'
 // must not keep this process alive by itself.
 if (process.channel !== undefined) {
   process.channel.unref()
-  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'))
+  // As a SIGTERM, but at once: a signal sent to oneself is seen one event-loop turn later, which can
+  // be after the next iteration's safe point (a killed sweep worker's run then trained one more
+  // iteration than its new worker expected). Without a listener, the signal's default action.
+  process.on('disconnect', () => {
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM')
+    else process.kill(process.pid, 'SIGTERM')
+  })
 }
 
 main(process.argv.slice(2)).then(

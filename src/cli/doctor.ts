@@ -9,8 +9,12 @@ import { startBackend } from '../graph/backend.js'
 import { runSelfCheck } from '../graph/selfCheck.js'
 import { nativeStatus } from '../native/index.js'
 import { parseFlags } from './flags.js'
+import { backendChoices, backendDefault, controlVariateChoices } from './helpText.js'
 
-const help = `usage: tmaml doctor [--json] [--backend native|wasm|cpu|tensorflow|tensorflow-gpu]
+const help = `usage: tmaml doctor [--json] [--backend B]
+
+  --backend B   ${backendChoices}
+                (${backendDefault})
 
 Reports Node, the tfjs backend in use, and checks 1st-3rd derivatives of tanh, exp, log, the DiCE
 magic box and a MAML meta-gradient against finite differences on that backend.

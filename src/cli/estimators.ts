@@ -7,16 +7,15 @@
  * Monte-Carlo mean of its gradient, Hessian-vector product and MAML meta-gradient, a verdict per
  * order, and the Monte-Carlo variance. Exit code 1 when a verdict contradicts an estimator's claim.
  */
-import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
-import { decodeWith, formatError } from '../base/errors.js'
+import { type TmamlError, formatError } from '../base/errors.js'
 import { startBackend } from '../graph/backend.js'
-import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
+import { builtinEstimators } from '../estimators/builtins.js'
 import { type CheckResult, checkEstimators, defaultCheckConfig } from '../estimators/check.js'
-import { EstimatorCodec } from '../estimators/codec.js'
+import { estimatorBySpec, loadEstimators } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { all, choiceFlag, flagOptions, intFlag, numberFlag, parseFlagsWithPositionals, usageError } from './flags.js'
+import { backendChoices, backendDefault, controlVariateChoices } from './helpText.js'
 
 const help = `usage: tmaml estimators list [--json]
        tmaml estimators check [options]
@@ -32,37 +31,14 @@ check options:
   --module file.js   also check the estimators a module exports (default, estimator or estimators)
   --exact            also report the exact bias, by enumerating trajectories
   --json             print [{estimator, order, maxAbsZ, unbiased, variance, ...}]
-  --backend B        wasm | cpu | tensorflow | tensorflow-gpu (default: TMAML_BACKEND or wasm)
+  --backend B        ${backendChoices}
+                     (${backendDefault})
 
 Exit code: 1 when an estimator declared unbiased is found biased, else 0 (a declared bias that the
 test does not detect at this sample size is reported, not failed); 2 bad usage.`
 
-const loadModule = async (path: string): Promise<E.Either<string, ReadonlyArray<Estimator>>> => {
-  let mod: Record<string, unknown>
-  try {
-    mod = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>
-  } catch (err) {
-    return E.left(`--module: cannot import '${path}': ${err instanceof Error ? err.message : String(err)}`)
-  }
-  const candidates: Array<[string, unknown]> = [
-    ...(mod['default'] !== undefined ? [['default', mod['default']] as [string, unknown]] : []),
-    ...(mod['estimator'] !== undefined ? [['estimator', mod['estimator']] as [string, unknown]] : []),
-    ...(Array.isArray(mod['estimators'])
-      ? (mod['estimators'] as unknown[]).map((e, i): [string, unknown] => [`estimators.${i}`, e])
-      : [])
-  ]
-  if (candidates.length === 0)
-    return E.left(
-      `--module: '${path}' exports no estimator; export 'estimator', 'estimators' (an array) or a default built with estimator()`
-    )
-  const out: Estimator[] = []
-  for (const [name, value] of candidates) {
-    const r = decodeWith(EstimatorCodec, `estimator '${name}' of ${path}`)(value)
-    if (E.isLeft(r)) return E.left(formatError(r.left))
-    out.push(r.right)
-  }
-  return E.right(out)
-}
+const loadModule = async (path: string): Promise<E.Either<string, ReadonlyArray<Estimator>>> =>
+  E.mapLeft((e: TmamlError) => `--module: ${formatError(e)}`)(await loadEstimators(path))
 
 const list = (json: boolean): number => {
   if (json) {
@@ -129,7 +105,7 @@ const check = async (values: Readonly<Record<string, unknown>>): Promise<number>
   let estimators: Estimator[] = [...builtinEstimators]
   if (typeof values['estimator'] === 'string') {
     const names = values['estimator'].split(',').map((s) => s.trim())
-    const found = names.map((n) => [n, estimatorByName(n)] as const)
+    const found = names.map((n) => [n, estimatorBySpec(n)] as const)
     const unknown = found.filter(([, e]) => e === undefined).map(([n]) => n)
     if (unknown.length > 0) {
       console.error(`--estimator: unknown ${unknown.map((u) => `'${u}'`).join(', ')}; see 'tmaml estimators list'`)

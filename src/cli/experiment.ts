@@ -8,7 +8,8 @@
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, formatError } from '../base/errors.js'
-import { builtinEstimators, estimatorByName } from '../estimators/builtins.js'
+import { builtinEstimators } from '../estimators/builtins.js'
+import { estimatorBySpec, isModuleSpec, loadEstimatorModule } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { resolveBackendChoice, startBackend } from '../graph/backend.js'
 import { runCompare } from '../experiments/compare.js'
@@ -23,6 +24,7 @@ import { linearControlVariate } from '../pipelines/controlVariates/linearFeature
 import { metaControlVariate } from '../pipelines/controlVariates/metaValue.js'
 import { envIds } from '../envs/registry.js'
 import { all, flagOptions, intFlag, intFlags, numberFlags, parseFlags, stringFlag, usageError } from './flags.js'
+import { backendChoices, backendDefault, controlVariateChoices } from './helpText.js'
 import { run as trainInProcess } from './train.js'
 
 /** `tmaml <args>` in a fresh process, from this installation: src via tsx, or dist (`child.ts`). */
@@ -61,8 +63,37 @@ const subcommand =
   (names: string, helpText: string, body: (v: FlagValues) => Promise<number>) =>
   async (argv: ReadonlyArray<string>): Promise<number> => {
     const flags = parseFlags(argv, flagOptions(names), helpText)
-    return E.isLeft(flags) ? flags.left : body(flags.right)
+    if (E.isLeft(flags)) return flags.left
+    const loaded = await loadEstimatorFlags(flags.right)
+    return E.isLeft(loaded) ? usageError(loaded.left, helpText) : body(loaded.right)
   }
+
+/**
+ * Estimator modules named in `--estimators a,./mine.mjs:value` or `--train-estimator ./mine.mjs`:
+ * loaded and validated (as `estimators check --module` does), each entry replaced by the module key
+ * the estimator lookups know.
+ */
+const loadEstimatorFlags = async (v: FlagValues): Promise<E.Either<string, FlagValues>> => {
+  const out: Record<string, unknown> = { ...v }
+  for (const flag of ['estimators', 'train-estimator']) {
+    const raw = v[flag]
+    if (typeof raw !== 'string') continue
+    const entries: string[] = []
+    for (const entry of raw.split(',').map((s) => s.trim())) {
+      const m = /^(.+?)(?::([a-z-]+))?$/.exec(entry)
+      const name = m?.[1] ?? entry
+      if (!isModuleSpec(name)) {
+        entries.push(entry)
+        continue
+      }
+      const e = await loadEstimatorModule(name)
+      if (E.isLeft(e)) return E.left(`--${flag}: ${formatError(e.left)}`)
+      entries.push(m?.[2] === undefined ? e.right.module : `${e.right.module}:${m[2]}`)
+    }
+    out[flag] = entries.join(',')
+  }
+  return E.right(out)
+}
 
 /** `subcommand` for an experiment on an environment: `--env` is required, and checked first. */
 const onEnv = (
@@ -112,7 +143,7 @@ const estimatorList = (value: unknown): E.Either<string, ReadonlyArray<Estimator
   for (const name of String(value)
     .split(',')
     .map((s) => s.trim())) {
-    const e = estimatorByName(name)
+    const e = estimatorBySpec(name)
     if (e === undefined) return E.left(`--estimators: unknown estimator '${name}' (see 'tmaml estimators list')`)
     out.push(e)
   }
@@ -138,7 +169,8 @@ estimator's meta-gradient with it over repeated draws. Writes <figure>.{svg,png,
 
   --out DIR              working folder (default runs/experiments/grad-accuracy)
   --figure PATH          figure/table base path (default <out>/grad-accuracy)
-  --estimators A,B,...   default: every built-in estimator
+  --estimators A,B,...   default: every built-in estimator; each a name (tmaml estimators list)
+                         or an estimator module's path (./mine.mjs, ./many.mjs#name)
   --sizes N,N,...        episodes per task of one estimate (default 10,20,50,100,200,500,1000)
   --draws R              draws per size (default 30)
   --tasks K              goals of the meta-gradient (default 4)
@@ -149,7 +181,9 @@ estimator's meta-gradient with it over repeated draws. Writes <figure>.{svg,png,
   --gt-chunks M          ground truth: M chunks (default 50) ...
   --gt-chunk N           ... of N episodes per task (default 2000)
   --baseline-episodes N  episodes per task the fixed linear baseline is fitted on (default 1000)
-  --seed N  --workers N (sampler threads, default 0)  --backend B`
+  --seed N  --workers N (sampler threads, default 0)
+  --backend B            ${backendChoices}
+                         (${backendDefault})`
 
 const gradAccuracy = subcommand(
   'out figure estimators sizes draws tasks hidden inner-lr train-iterations train-tasks train-rollouts train-lr gt-chunks gt-chunk baseline-episodes seed workers backend',
@@ -211,13 +245,17 @@ and reports the average per-coordinate variance and the norm of the mean. Writes
   --figure PATH          figure/table base path (default <out>/grad-variance-<env>)
   --estimators A[:cv],.. methods (default maml,lvc,dice,tmaml-eq7,tmaml-reference,tmaml,tmaml:value,
                          tmaml:action-dependent);
-                         cv: meta | value | action-dependent | linear | none (default: the training
-                         run's, meta)
+                         A: a name (tmaml estimators list) or an estimator module's path
+                         (./mine.mjs, ./many.mjs#name);
+                         cv: ${controlVariateChoices}
+                         (default: the training run's, meta)
   --iterations N         training iterations (default 100)   --every N (snapshot interval, default 20)
   --draws K              meta-gradients per method and snapshot (default 10)
   --tasks N  --rollouts N   batch of training and of each draw (default 10 x 10)
-  --train-estimator NAME estimator of the training run (default tmaml)
-  --seed N  --workers N (default 2)  --backend B`
+  --train-estimator NAME estimator of the training run, a name or a module path (default tmaml)
+  --seed N  --workers N (default 2)
+  --backend B            ${backendChoices}
+                         (${backendDefault})`
 
 const gradVariance = onEnv(
   'env out figure estimators iterations every draws tasks rollouts train-estimator seed workers backend',
@@ -225,7 +263,7 @@ const gradVariance = onEnv(
   async (v, env) => {
     const out = stringFlag(v['out'], `runs/experiments/grad-variance-${env}`)
     const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
-    if (estimatorByName(trainEstimator) === undefined)
+    if (estimatorBySpec(trainEstimator) === undefined)
       return usageError(`--train-estimator: unknown estimator '${trainEstimator}'`, helpVariance)
     const read = all({
       methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
@@ -266,7 +304,9 @@ skips finished ones. Learning curves (mean ± std over seeds) and a final table 
 paper's Table 1. Writes <figure>.{svg,png,md,json}.
 
   --env ID               (required)          --estimators A[:cv],...  (required)
-                         cv: meta | value | action-dependent | linear | none
+                         A: a name (tmaml estimators list) or an estimator module's path
+                         (./mine.mjs, ./many.mjs#name);
+                         cv: ${controlVariateChoices}
                          (default: meta for tmaml*, linear otherwise)
   --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
   --parallel P           runs at a time (default 2)
@@ -276,7 +316,9 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --smooth W             moving average of the curves over W iterations (default 1)
   --out DIR              run folders (default runs/experiments/compare-<env>)
   --figure PATH          figure/table base path (default <out>/compare-<env>)
-  --backend B`
+  --backend B            ${backendChoices}
+                         (${backendDefault});
+                         the runs inherit it`
 
 const compare = onEnv(
   'env estimators seeds iterations parallel tasks rollouts horizon outer outer-lr inner-lr workers final smooth out figure backend',

@@ -16,6 +16,7 @@ interface CommandModule {
 /** Each sub-command's module, loaded on demand. */
 const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
   train: () => import('./train.js'),
+  eval: () => import('./eval.js'),
   estimators: () => import('./estimators.js'),
   doctor: () => import('./doctor.js'),
   envs: () => import('./envs.js'),
@@ -29,6 +30,7 @@ const loaders: Readonly<Record<string, () => Promise<CommandModule>>> = {
 /** One line per sub-command for `tmaml --help`. */
 const summaries: Readonly<Record<string, string>> = {
   train: 'meta-train a policy (paper Algorithm 2): any env, estimator, control variate, outer optimiser',
+  eval: "adapt a run's saved meta-policy to held-out or given tasks; returns before/after each inner step",
   estimators: 'list the estimators; check which are unbiased against exact gradients of tabular MDPs',
   doctor: 'report Node, the tfjs backend in use, and self-check 2nd/3rd-order derivatives',
   envs: 'list the task distributions (their simulation speed: npm run bench:envs)',

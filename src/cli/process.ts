@@ -17,8 +17,6 @@
  *
  * @packageDocumentation
  */
-import * as os from 'node:os'
-import { type MonoTypeOperatorFunction, concatMap, filter, pipe } from 'rxjs'
 
 // ---------------------------------------------------------------------------------------------
 // stop requests
@@ -108,20 +106,8 @@ export const watchStopRequests = (opts: StopOptions): StopWatch => {
   }
 }
 
-/**
- * A safe point between steps of a stream: yield to the event loop (so that signal handlers and
- * timers run even when every step is synchronous or resolves in microtasks), then let the value on
- * only while `stopped()` is false. Put it first in each iteration's stages: a stop requested during
- * an iteration takes effect before the next one starts.
- */
-export const safePoint = <A>(stopped: () => boolean): MonoTypeOperatorFunction<A> =>
-  pipe(
-    concatMap(async (a: A) => {
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      return a
-    }),
-    filter(() => !stopped())
-  )
+/** The safe point of an iteration stream lives with the stream (src/pipelines/train.ts). */
+export { safePoint } from '../pipelines/train.js'
 
 // ---------------------------------------------------------------------------------------------
 // clean-up
@@ -176,15 +162,5 @@ export const ignoreBrokenPipes = (): (() => void) => {
 // the machine
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The memory this process may use: `TMAML_MEMORY_LIMIT_MB` when set (a share of a machine used by
- * others, or a container limit Node cannot see), otherwise the machine's total or a smaller container
- * (cgroup) limit when Node knows one.
- */
-export const memoryLimit = (env: Readonly<Record<string, string | undefined>> = process.env): number => {
-  const mb = Number(env['TMAML_MEMORY_LIMIT_MB'] ?? '')
-  if (env['TMAML_MEMORY_LIMIT_MB'] !== undefined && Number.isFinite(mb) && mb > 0) return mb * 1e6
-  const total = os.totalmem()
-  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.()
-  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total
-}
+/** The memory this process may use lives with the estimate it is compared with (src/pipelines/footprint.ts). */
+export { memoryLimit } from '../pipelines/footprint.js'

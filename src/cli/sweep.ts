@@ -3,10 +3,10 @@
  * enqueue a sweep's training runs for `tmaml worker --runs DIR`; `tmaml sweep status --redis URL
  * [--name NAME]`: where each run stands.
  */
-import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../base/errors.js'
+import { readJsonFile } from '../base/json.js'
 import { parseRedisTarget } from '../distributed/connection.js'
 import { enqueueSweep, parseGridAxis, parseSeeds, planSweep, sweepStatus, type GridAxis } from '../distributed/sweep.js'
 import { parseFlagsWithPositionals } from './flags.js'
@@ -80,12 +80,9 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (E.isLeft(target)) return usage(formatError(target.left))
   if (typeof v['config'] !== 'string') return usage('--config FILE is required')
   if (typeof v['seeds'] !== 'string') return usage('--seeds is required (e.g. --seeds 1-5)')
-  let base: unknown
-  try {
-    base = JSON.parse(fs.readFileSync(v['config'], 'utf8'))
-  } catch (err) {
-    return usage(`--config ${v['config']}: ${err instanceof Error ? err.message : String(err)}`)
-  }
+  const read = readJsonFile(v['config'])
+  if (E.isLeft(read)) return usage(`--config ${formatError(read.left)}`)
+  const base = read.right
   if (typeof base !== 'object' || base === null || Array.isArray(base))
     return usage(`--config ${v['config']}: expected a JSON object`)
   const seeds = parseSeeds(v['seeds'])

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import * as t from 'io-ts'
+import { FiniteNumber } from '../base/codecs.js'
 import type { LogProbExpr, Monomial, Term, Weight } from '../graph/terms.js'
 import type { Estimator } from './estimator.js'
 
@@ -28,7 +29,10 @@ export const WeightCodec: t.Type<Weight, unknown> = t.union([
 
 export const TermCodec: t.Type<Term, unknown> = t.type({
   weight: WeightCodec,
-  value: t.keyof({ reward: null, rewardToGo: null, baseline: null, advantage: null })
+  value: t.union([
+    t.keyof({ reward: null, rewardToGo: null, baseline: null, advantage: null }),
+    t.type({ _tag: t.literal('Constant'), value: FiniteNumber })
+  ])
 })
 
 export const EstimatorCodec: t.Type<Estimator, unknown> = t.type({

@@ -60,6 +60,11 @@ export interface CompareOptions {
   readonly backend: string
   /** Runs `tmaml train` (here: as child processes; the CLI supplies it). */
   readonly runner: TrainRunner
+  /**
+   * Least time between two progress lines (default 10 s; a run's first iteration is always
+   * reported, so even short runs show their pace before they finish).
+   */
+  readonly progressEveryMs?: number
 }
 
 /** One (method, seed) run. */
@@ -168,12 +173,31 @@ export const trainArgs = (r: RunSpec, status: RunStatus): ReadonlyArray<string> 
 /** The live state of a child, from its progress lines (`it 12/100 ...`). */
 interface Live {
   readonly name: string
+  /** The iteration it resumes at (0 for a fresh run). */
+  readonly startAt: number
+  /** When this invocation started it. */
+  readonly started: number
   iteration: number
   line: string
 }
 
-/** Run one child to completion; its stderr goes to `<dir>/train.log`; resolves to its exit code. */
-const runChild = (runner: TrainRunner, r: RunSpec, status: RunStatus, live: Live): Promise<number> =>
+/** The ETA of one run from its own pace in this invocation (unknown before its first iteration). */
+const runEta = (l: Live, total: number, now: number): number => {
+  const done = l.iteration - l.startAt
+  return done > 0 ? ((now - l.started) / 1000 / done) * (total - l.iteration) : NaN
+}
+
+/**
+ * Run one child to completion; its stderr goes to `<dir>/train.log`; resolves to its exit code.
+ * `onIteration` is called each time the child reports a new iteration.
+ */
+const runChild = (
+  runner: TrainRunner,
+  r: RunSpec,
+  status: RunStatus,
+  live: Live,
+  onIteration: () => void
+): Promise<number> =>
   new Promise((resolve) => {
     const { command, args } = runner.childCommand(trainArgs(r, status))
     const log = fs.createWriteStream(path.join(r.dir, 'train.log'), { flags: 'a' })
@@ -188,8 +212,10 @@ const runChild = (runner: TrainRunner, r: RunSpec, status: RunStatus, live: Live
       for (const line of lines) {
         const m = /^it\s+(\d+)\/(\d+)/.exec(line)
         if (m !== null) {
+          const fresh = Number(m[1]) !== live.iteration
           live.iteration = Number(m[1])
           live.line = line
+          if (fresh) onIteration()
         }
       }
     })
@@ -311,30 +337,50 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const failures: string[] = []
   let next = 0
   let finishedIterations = 0
-  const status = () => {
-    const active = lives.filter((l) => l.iteration >= 0)
-    const doneIts = finishedIterations + active.reduce((a, l) => a + Math.max(0, l.iteration), 0)
+  let finished = 0
+  // The overall ETA: the pace so far over every run's iterations of this invocation, times those left.
+  const overall = (): string => {
+    const doneIts = finishedIterations + lives.reduce((a, l) => a + Math.max(0, l.iteration - l.startAt), 0)
     const elapsed = (Date.now() - started) / 1000
     const eta = doneIts > 0 ? (elapsed / doneIts) * (totalIterations - doneIts) : NaN
-    log(
-      `[compare] ${next - lives.length}/${todo.length} runs finished, ${doneIts}/${totalIterations} iterations, ` +
-        `elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(eta)}` +
-        lives.map((l) => `\n  ${l.name}: ${l.line || 'starting'}`).join('')
+    return (
+      `${finished}/${todo.length} runs finished, ${doneIts}/${totalIterations} iterations, ` +
+      `elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(eta)}`
     )
   }
+  const everyMs = o.progressEveryMs ?? 10_000
+  let lastLine = 0
+  // One run's progress: its iteration and ETA, and the whole experiment's.
+  const progressOf = (l: Live, first: boolean): void => {
+    const now = Date.now()
+    if (!first && now - lastLine < everyMs) return
+    lastLine = now
+    log(
+      `[compare] ${l.name} it ${l.iteration}/${o.iterations} (run ETA ${formatDuration(runEta(l, o.iterations, now))}); ` +
+        overall()
+    )
+  }
+  // Every 30 s whatever happens (a slow first iteration): each running run's last line.
+  const status = () =>
+    log(`[compare] ${overall()}` + lives.map((l) => `\n  ${l.name}: ${l.line || 'starting'}`).join(''))
   const timer = setInterval(status, 30_000)
   const worker = async (): Promise<void> => {
     while (next < todo.length) {
       const { run, status: st } = todo[next++]
       const startAt = st._tag === 'Partial' ? st.at : 0
-      const live: Live = { name: path.basename(run.dir), iteration: 0, line: '' }
+      const live: Live = { name: path.basename(run.dir), startAt, started: Date.now(), iteration: startAt, line: '' }
       lives.push(live)
       log(`[compare] start ${live.name}${st._tag === 'Partial' ? ` (resuming at iteration ${st.at})` : ''}`)
-      const code = await runChild(o.runner, run, st, live)
+      let first = true
+      const code = await runChild(o.runner, run, st, live, () => {
+        progressOf(live, first)
+        first = false
+      })
       lives.splice(lives.indexOf(live), 1)
       finishedIterations += Math.max(0, live.iteration - startAt)
+      finished++
       if (code !== 0) failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)
-      log(`[compare] ${code === 0 ? 'finished' : 'FAILED'} ${live.name}`)
+      log(`[compare] ${code === 0 ? 'finished' : 'FAILED'} ${live.name}; ${overall()}`)
     }
   }
   try {

@@ -16,7 +16,7 @@ import type { ArrayParams } from '../graph/nn.js'
 import { type TmamlError, numericalError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
 import { type Params, disposeParams, gradients } from '../graph/autodiff.js'
-import { estimatorByName } from '../estimators/builtins.js'
+import { estimatorBySpec } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import {
   type ControlVariateKind,
@@ -85,12 +85,13 @@ export const parseMethods = (
     const m = /^(.+?)(?::([a-z-]+))?$/.exec(entry)
     const name = m?.[1] ?? entry
     const cv = m?.[2]
-    const estimator = estimatorByName(name)
+    const estimator = estimatorBySpec(name)
     if (estimator === undefined) return E.left(`unknown estimator '${name}' (see 'tmaml estimators list')`)
     const named = cv === undefined ? defaultCv(name) : controlVariateByName(cv)
     if (named === undefined)
       return E.left(`'${entry}': unknown control variate '${cv}', expected one of ${controlVariateNames.join(', ')}`)
-    const label = cv === undefined ? name : `${name}:${cv}`
+    // A module's estimator is labelled by its own name, not by its file's path.
+    const label = cv === undefined ? estimator.name : `${estimator.name}:${cv}`
     if (out.some((o) => o.label === label)) return E.left(`'${label}' is listed twice`)
     out.push({ label, estimator, cv: named })
   }

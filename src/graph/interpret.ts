@@ -68,6 +68,8 @@ interface CostView {
   readonly reward: tf.Tensor
   /** gamma^t b_t, [B, Tc] (zeros without a control variate). */
   readonly baseline: tf.Tensor
+  /** gamma^t at the valid steps, 0 at masked ones, [B, Tc]: what a constant value is scaled by. */
+  readonly discount: tf.Tensor
   /** l_t: log-probability of the step's own stochastic values, [B, Tc]. */
   readonly own: tf.Tensor
   /** Log-probability of values drawn before step 0 (batch-plate ancestors), [B, 1]. */
@@ -265,7 +267,8 @@ const buildViews = (
         }
       }
     }
-    return { cost: c, steps, reward, baseline, own, offset, total, causality: c.causality, factored }
+    const discount = tf.mul(masked(tf.ones([B, steps])), gam)
+    return { cost: c, steps, reward, baseline, discount, own, offset, total, causality: c.causality, factored }
   })
 }
 
@@ -386,6 +389,7 @@ const evalTerm = (v: CostView, t: Term, B: number, group: number): tf.Tensor => 
 }
 
 const evalValue = (v: CostView, value: Value): tf.Tensor => {
+  if (typeof value === 'object') return tf.mul(v.discount, value.value)
   switch (value) {
     case 'reward':
       return v.reward

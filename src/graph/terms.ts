@@ -19,6 +19,7 @@
  *   rewardToGo     sum_{t'>=t} gamma^t' r_t'
  *   baseline       gamma^t b_t  (the control variate attached to the stochastic node)
  *   advantage      rewardToGo - baseline
+ *   constant(c)    gamma^t c   (a constant baseline written into the terms, no control variate needed)
  *
  * @example
  * // DiCE with the baseline of Mao et al. (2019), in the vocabulary:
@@ -62,7 +63,13 @@ export interface Linear {
 
 export type Weight = BoxPoly | Linear
 
-export type Value = 'reward' | 'rewardToGo' | 'baseline' | 'advantage'
+/** gamma^t c at every valid step: a baseline that is one number (e.g. an average return). */
+export interface Constant {
+  readonly _tag: 'Constant'
+  readonly value: number
+}
+
+export type Value = 'reward' | 'rewardToGo' | 'baseline' | 'advantage' | Constant
 
 /** weight_t * value_t, summed over time steps and cost nodes. */
 export interface Term {
@@ -132,6 +139,15 @@ export const mul = (a: Weight, b: Weight): BoxPoly => {
 export const oneMinus = (w: BoxPoly): BoxPoly => sub(one, w)
 
 export const term = (weight: Weight, value: Value): Term => ({ weight, value })
+
+/**
+ * The value gamma^t c: a constant baseline. DiCE with the constant baseline c, for instance:
+ * `[term(box(prefix), 'reward'), term(mul(oneMinus(box(own)), box(before)), constant(c))]`.
+ */
+export const constant = (c: number): Constant => {
+  if (!Number.isFinite(c)) throw new RangeError(`constant: the value must be finite, got ${c}`)
+  return { _tag: 'Constant', value: c }
+}
 
 // ---------------------------------------------------------------------------------------------
 // utils

@@ -15,6 +15,7 @@ import { refine } from '../base/codecs.js'
 import { type FieldIssue, type TmamlError, decodeWith } from '../base/errors.js'
 import { estimatorByName, tmaml } from '../estimators/builtins.js'
 import { EstimatorCodec } from '../estimators/codec.js'
+import { estimatorBySpec, moduleOf } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
 import { envIds } from '../envs/registry.js'
 import type { EnvId } from '../envs/vecEnv.js'
@@ -85,6 +86,8 @@ export const numericRanges = {
   evalEvery: int(0, 10_000_000),
   evalTasks: int(1, 10_000),
   checkpointEvery: int(1, 10_000_000),
+  snapshotEvery: int(0, 10_000_000),
+  snapshotKeep: int(0, 1_000_000),
   'trpo.maxKl': real(0, 10, true),
   'trpo.cgIters': int(1, 1000),
   'trpo.damping': real(0, 1000),
@@ -143,7 +146,8 @@ const named = <A extends { readonly name: string }>(
   typeName: string,
   expected: string,
   byName: (name: string) => A | undefined,
-  isValue: (u: unknown) => u is A
+  isValue: (u: unknown) => u is A,
+  nameOf: (a: A) => string = (a) => a.name
 ): t.Type<A, string, unknown> =>
   new t.Type<A, string, unknown>(
     typeName,
@@ -152,15 +156,20 @@ const named = <A extends { readonly name: string }>(
       const found = typeof u === 'string' ? byName(u) : isValue(u) ? u : undefined
       return found === undefined ? t.failure(u, c, expected) : t.success(found)
     },
-    (a) => a.name
+    nameOf
   )
 
-/** The inner estimator: a name from `tmaml estimators list`, decoded to its `Estimator`. */
+/**
+ * The inner estimator: a name from `tmaml estimators list`, or the path of a module loaded with
+ * `loadEstimatorModule` (src/estimators/module.ts), decoded to its `Estimator`; a module's estimator
+ * is encoded back to its path.
+ */
 export const EstimatorC = named<Estimator>(
   'Estimator',
-  "an estimator name (see 'tmaml estimators list')",
-  estimatorByName,
-  EstimatorCodec.is
+  "an estimator name (see 'tmaml estimators list') or the path of an estimator module (./my-estimator.mjs)",
+  estimatorBySpec,
+  EstimatorCodec.is,
+  (e) => moduleOf(e) ?? e.name
 )
 
 const isControlVariate = (u: unknown): u is ControlVariateKind =>
@@ -280,6 +289,10 @@ export const ExperimentConfig = t.type(
     evalEvery: ranged('evalEvery'),
     evalTasks: ranged('evalTasks'),
     checkpointEvery: ranged('checkpointEvery'),
+    /** Keep a snapshot (policy, optimiser, control-variate state) every N iterations in snapshots/ (0 = none). */
+    snapshotEvery: ranged('snapshotEvery'),
+    /** Snapshots kept: the most recent N (0 = every one). */
+    snapshotKeep: ranged('snapshotKeep'),
     /** Standardise advantages of the outer objective per task (ProMP does). */
     normalizeAdvantages: Switch,
     /** The run folder; '' = runs/<env>-<estimator>-s<seed>-<time>. */
@@ -338,6 +351,8 @@ export const publishedDefaults: ExperimentConfig = {
   evalEvery: 10,
   evalTasks: 10,
   checkpointEvery: 10,
+  snapshotEvery: 100,
+  snapshotKeep: 20,
   normalizeAdvantages: true,
   runDir: '',
   trpo: { maxKl: 1e-2, cgIters: 10, damping: 1e-5, lineSearchSteps: 15, backtrack: 0.8, fisherSubsample: 1 },
@@ -380,7 +395,9 @@ export const resolveConfig = (
 ): E.Either<TmamlError, ExperimentConfig> => {
   if (typeof user !== 'object' || user === null || Array.isArray(user))
     return E.left({ _tag: 'DecodeError', source, issues: [{ path: '(root)', value: user, expected: 'a JSON object' }] })
-  const u = user as Record<string, unknown>
+  // `provenance` is what a run folder's config.json records about the run (version, commit, backend):
+  // a record, not a setting, so reading that file back as a config ignores it.
+  const { provenance: _provenance, ...u } = user as Record<string, unknown>
   const known = new Set(Object.keys(ExperimentConfig.props))
   const unknown: FieldIssue[] = Object.keys(u)
     .filter((k) => !known.has(k))

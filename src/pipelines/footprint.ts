@@ -15,6 +15,7 @@
  *
  * @packageDocumentation
  */
+import * as os from 'node:os'
 import type { ExperimentConfig } from './config.js'
 
 /** The dimensions of the environment a config runs on. */
@@ -99,4 +100,17 @@ export const formatBytes = (n: number): string => {
     u++
   }
   return `${x >= 100 || u === 0 ? x.toFixed(0) : x.toFixed(1)} ${units[u]}`
+}
+
+/**
+ * The memory this process may use: `TMAML_MEMORY_LIMIT_MB` when set (a share of a machine used by
+ * others, or a container limit Node cannot see), otherwise the machine's total or a smaller container
+ * (cgroup) limit when Node knows one.
+ */
+export const memoryLimit = (env: Readonly<Record<string, string | undefined>> = process.env): number => {
+  const mb = Number(env['TMAML_MEMORY_LIMIT_MB'] ?? '')
+  if (env['TMAML_MEMORY_LIMIT_MB'] !== undefined && Number.isFinite(mb) && mb > 0) return mb * 1e6
+  const total = os.totalmem()
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.()
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total
 }

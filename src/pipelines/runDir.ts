@@ -6,6 +6,9 @@
  * <run>/metrics.jsonl     one IterationRecord per line
  * <run>/metrics.csv       the same, flat, fixed columns
  * <run>/checkpoint.json   the latest TrainState (+ config), written atomically
+ * <run>/checkpoint.prev.json  the checkpoint before it (the fallback when the latest is damaged)
+ * <run>/snapshots/it-000100.json  a checkpoint every `snapshotEvery` iterations, the latest `snapshotKeep` kept
+ * <run>/policy.json       the latest meta-policy as a policy file (policyFile.ts)
  * <run>/run.lock          while a process writes the folder: its pid, host and start time
  * <run>/learning-curve.{svg,png}
  * ```
@@ -95,7 +98,12 @@ const writeAll = (fd: number, text: string): void => {
  * Write `contents` to `file` atomically and durably: a temp file in the same folder (`tmp`, default
  * `.<name>.<pid>.tmp`), flushed to the disk, renamed over `file`, and the folder flushed.
  */
-export const writeAtomic = (file: string, contents: string, tmp?: string): E.Either<TmamlError, void> => {
+export const writeAtomic = (
+  file: string,
+  contents: string,
+  tmp?: string,
+  keepPrevious?: string
+): E.Either<TmamlError, void> => {
   const dir = path.dirname(file)
   const temp = tmp ?? path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`)
   let fd: number | undefined
@@ -105,6 +113,9 @@ export const writeAtomic = (file: string, contents: string, tmp?: string): E.Eit
     fs.fsyncSync(fd)
     fs.closeSync(fd)
     fd = undefined
+    // The old file becomes `keepPrevious` only once the new one is whole on the disk: a crash between
+    // the two renames leaves no `file`, and readers fall back to `keepPrevious`.
+    if (keepPrevious !== undefined && fs.existsSync(file)) fs.renameSync(file, keepPrevious)
     fs.renameSync(temp, file)
     syncDir(dir)
     return E.right(undefined)
@@ -195,7 +206,11 @@ export const checkResumable = (dir: string): E.Either<TmamlError, void> => {
   const st = statOf(dir)
   if (st === undefined) return E.left(resourceError(where, 'does not exist'))
   if (!st.isDirectory()) return E.left(resourceError(where, 'is a file, not a folder'))
-  if (statOf(path.join(dir, 'checkpoint.json')) !== undefined) return E.right(undefined)
+  if (
+    statOf(path.join(dir, checkpointFile)) !== undefined ||
+    statOf(path.join(dir, previousCheckpointFile)) !== undefined
+  )
+    return E.right(undefined)
   if (statOf(path.join(dir, 'config.json')) !== undefined)
     return E.left(
       resourceError(
@@ -591,14 +606,14 @@ const adamFromJson = (a: t.TypeOf<typeof CheckpointJson>['state']['adam']): Adam
   v: fromJson(a.v)
 })
 
-/**
- * Write the checkpoint of `state` (the next iteration to run) atomically and durably. The temp file
- * has a fixed name (`.checkpoint.json.tmp`): one process writes a run folder (`acquireRunLock`), and a
- * killed run leaves at most that one file behind.
- */
-export const writeCheckpoint = (dir: string, cfg: ExperimentConfig, state: TrainState): E.Either<TmamlError, void> => {
+/** The latest checkpoint of a run folder, and the one before it. */
+export const checkpointFile = 'checkpoint.json'
+export const previousCheckpointFile = 'checkpoint.prev.json'
+
+/** The JSON text of a checkpoint of `state` under `cfg`. */
+const checkpointText = (cfg: ExperimentConfig, state: TrainState): string => {
   const rngState: RngState = rngAt(cfg.seed, 'iteration', state.iteration).state()
-  const json = {
+  return JSON.stringify({
     format: 'tmaml-checkpoint-1',
     config: encodeConfig(cfg),
     state: {
@@ -609,15 +624,33 @@ export const writeCheckpoint = (dir: string, cfg: ExperimentConfig, state: Train
       cvState: cfg.controlVariate.state === null ? null : cfg.controlVariate.state.codec.encode(state.cvState)
     },
     rng: { seed: cfg.seed, iteration: state.iteration, state: [...rngState] }
-  }
-  return writeAtomic(path.join(dir, 'checkpoint.json'), JSON.stringify(json), path.join(dir, '.checkpoint.json.tmp'))
+  })
 }
 
-/** Read a run's checkpoint: its config and state. */
-export const readCheckpoint = (
-  dir: string
-): E.Either<TmamlError, { readonly config: ExperimentConfig; readonly state: TrainState }> => {
-  const file = path.join(dir, 'checkpoint.json')
+/**
+ * Write the checkpoint of `state` (the next iteration to run) atomically and durably; the checkpoint
+ * it replaces becomes checkpoint.prev.json. The temp file has a fixed name (`.checkpoint.json.tmp`):
+ * one process writes a run folder (`acquireRunLock`), and a killed run leaves at most that one file.
+ */
+export const writeCheckpoint = (dir: string, cfg: ExperimentConfig, state: TrainState): E.Either<TmamlError, void> =>
+  writeAtomic(
+    path.join(dir, checkpointFile),
+    checkpointText(cfg, state),
+    path.join(dir, '.checkpoint.json.tmp'),
+    path.join(dir, previousCheckpointFile)
+  )
+
+/** A checkpoint as read: its config and state, the file, and why the latest was passed over (if it was). */
+export interface CheckpointRead {
+  readonly config: ExperimentConfig
+  readonly state: TrainState
+  readonly file: string
+  /** Null when this is the latest checkpoint; else what was wrong with the latest (the previous one was read). */
+  readonly fallback: string | null
+}
+
+/** Read one checkpoint file (a run's checkpoint or a snapshot). */
+export const readCheckpointFile = (file: string): E.Either<TmamlError, CheckpointRead> => {
   let text: string
   try {
     text = fs.readFileSync(file, 'utf8')
@@ -649,6 +682,86 @@ export const readCheckpoint = (
   const policy: ArrayParams = fromJson(s.policy)
   return E.right({
     config: config.right,
-    state: { iteration: s.iteration, envSteps: s.envSteps, policy, adam: adamFromJson(s.adam), cvState: cvState.right }
+    state: { iteration: s.iteration, envSteps: s.envSteps, policy, adam: adamFromJson(s.adam), cvState: cvState.right },
+    file,
+    fallback: null
   })
+}
+
+/**
+ * Read a run's checkpoint: its config and state. When checkpoint.json is missing, cut short or
+ * damaged and checkpoint.prev.json is whole, the previous one is returned, with `fallback` saying why
+ * (the run then repeats the iterations since, bit for bit).
+ */
+export const readCheckpoint = (dir: string): E.Either<TmamlError, CheckpointRead> => {
+  const latest = readCheckpointFile(path.join(dir, checkpointFile))
+  if (E.isRight(latest)) return latest
+  const prevFile = path.join(dir, previousCheckpointFile)
+  if (!fs.existsSync(prevFile)) return latest
+  const prev = readCheckpointFile(prevFile)
+  if (E.isLeft(prev)) return latest
+  return E.right({
+    ...prev.right,
+    fallback: `${formatErrorLine(latest.left)}; read the previous checkpoint ${previousCheckpointFile} (iteration ${prev.right.state.iteration}) instead`
+  })
+}
+
+const formatErrorLine = (e: TmamlError): string =>
+  e._tag === 'DecodeError'
+    ? `${e.source}: ${e.issues.map((i) => `${i.path} expected ${i.expected}`).join('; ')}`
+    : `${e.where}: ${e.message}`
+
+// ---------------------------------------------------------------------------------------------
+// snapshots
+// ---------------------------------------------------------------------------------------------
+
+/** The folder of a run's snapshots. */
+export const snapshotsDir = (dir: string): string => path.join(dir, 'snapshots')
+
+/** `snapshots/it-000100.json`: the snapshot of the state before iteration 100. */
+export const snapshotFile = (dir: string, iteration: number): string =>
+  path.join(snapshotsDir(dir), `it-${String(iteration).padStart(6, '0')}.json`)
+
+/** The snapshots of a run folder, by increasing iteration. */
+export const listSnapshots = (dir: string): ReadonlyArray<{ readonly iteration: number; readonly file: string }> => {
+  let names: string[]
+  try {
+    names = fs.readdirSync(snapshotsDir(dir))
+  } catch {
+    return []
+  }
+  return names
+    .flatMap((n) => {
+      const m = /^it-(\d+)\.json$/.exec(n)
+      return m === null ? [] : [{ iteration: Number(m[1]), file: path.join(snapshotsDir(dir), n) }]
+    })
+    .sort((a, b) => a.iteration - b.iteration)
+}
+
+/**
+ * Write the snapshot of `state` (a checkpoint file of its own), then remove the oldest snapshots
+ * beyond `cfg.snapshotKeep` (0 keeps every one). Returns the snapshot's path and the removed ones.
+ */
+export const writeSnapshot = (
+  dir: string,
+  cfg: ExperimentConfig,
+  state: TrainState
+): E.Either<TmamlError, { readonly file: string; readonly removed: ReadonlyArray<string> }> => {
+  const file = snapshotFile(dir, state.iteration)
+  try {
+    fs.mkdirSync(snapshotsDir(dir), { recursive: true })
+  } catch (err) {
+    return E.left(errorOf(`creating ${showPath(snapshotsDir(dir))}`, err))
+  }
+  const w = writeAtomic(file, checkpointText(cfg, state), path.join(snapshotsDir(dir), '.snapshot.json.tmp'))
+  if (E.isLeft(w)) return w
+  const all = listSnapshots(dir)
+  const removed =
+    cfg.snapshotKeep === 0 ? [] : all.slice(0, Math.max(0, all.length - cfg.snapshotKeep)).map((x) => x.file)
+  try {
+    for (const f of removed) fs.rmSync(f, { force: true })
+  } catch (err) {
+    return E.left(errorOf(`removing old snapshots in ${showPath(snapshotsDir(dir))}`, err))
+  }
+  return E.right({ file, removed })
 }

@@ -44,7 +44,7 @@ import {
 import { type MetaProblem, adaptedArrays, disposeMetaProblem, innerStepKl, makeMetaProblem } from './meta.js'
 import type { AdamState } from './optim/adam.js'
 import { allFinite } from './optim/params.js'
-import { outerStep } from './outer.js'
+import { type OuterStep, outerSteps } from './outerStep.js'
 import type { PolicySpec } from './policy.js'
 import type { RolloutRequest, Sampler } from './sampler/types.js'
 
@@ -72,6 +72,8 @@ export interface TrainDeps {
   readonly horizon: number
   readonly policy: PolicySpec
   readonly sampler: Sampler
+  /** The outer optimiser; default: the built-in one `cfg.outer` names. */
+  readonly outer?: OuterStep
 }
 
 /** One task's finished inner step: its episodes, their baselines, the parameters that sampled them, and the result. */
@@ -218,6 +220,9 @@ export function expectAt(
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
+
+/** The outer optimiser a run uses: its own, else the built-in one its config names. */
+export const outerOf = (deps: TrainDeps): OuterStep => deps.outer ?? outerSteps[deps.cfg.outer]
 
 /** An iteration problem with the run's policy, estimator and step sizes. */
 const problemFor = (
@@ -479,7 +484,7 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
     if (E.isLeft(post)) return post
     const problem = problemFor(ctx.deps, ctx.inner, post.right)
     try {
-      const r = outerStep(problem, ctx.state.policy, ctx.state.adam, cfg)
+      const r = outerOf(ctx.deps).step(problem, ctx.state.policy, ctx.state.adam, cfg)
       if (E.isLeft(r)) return r
       const postBatches = post.right.map((s) => s.batch)
       const preBatches = ctx.inner.flat().map((s) => s.batch)

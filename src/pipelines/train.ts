@@ -8,11 +8,21 @@
  *
  * @packageDocumentation
  */
-import { EMPTY, type Observable, type OperatorFunction, expand, map } from 'rxjs'
+import {
+  EMPTY,
+  type MonoTypeOperatorFunction,
+  type Observable,
+  type OperatorFunction,
+  concatMap,
+  expand,
+  filter,
+  map,
+  pipe
+} from 'rxjs'
 import { rngAt } from '../base/rng.js'
 import { adamInit } from './optim/adam.js'
 import { initPolicy } from './policy.js'
-import { type IterationContext, type TrainDeps, type TrainState, runIteration } from './stages.js'
+import { type IterationContext, type TrainDeps, type TrainState, outerOf, runIteration } from './stages.js'
 import { standardIteration } from './streaming.js'
 
 /** One iteration's outcome, flat and JSON-safe: a line of metrics.jsonl. */
@@ -21,6 +31,8 @@ export interface IterationRecord {
   readonly envSteps: number
   readonly env: string
   readonly estimator: string
+  /** The surrogate of the estimator that ran, in words (absent in records before it was written). */
+  readonly estimatorFormula?: string
   readonly outer: string
   readonly controlVariate: string
   readonly seed: number
@@ -63,7 +75,8 @@ export const toRecord = (ctx: IterationContext): IterationRecord => {
     envSteps: ctx.next?.envSteps ?? ctx.state.envSteps,
     env: cfg.env,
     estimator: cfg.estimator.name,
-    outer: cfg.outer,
+    estimatorFormula: cfg.estimator.formula,
+    outer: outerOf(ctx.deps).name,
     controlVariate: cfg.controlVariate.name,
     seed: cfg.seed,
     returnPre,
@@ -91,3 +104,18 @@ export const metaTrain =
         )
 
 export const records = (): OperatorFunction<IterationContext, IterationRecord> => map(toRecord)
+
+/**
+ * A safe point between steps of a stream: yield to the event loop (so that signal handlers and
+ * timers run even when every step is synchronous or resolves in microtasks), then let the value on
+ * only while `stopped()` is false. Put it first in each iteration's stages: a stop requested during
+ * an iteration takes effect before the next one starts.
+ */
+export const safePoint = <A>(stopped: () => boolean): MonoTypeOperatorFunction<A> =>
+  pipe(
+    concatMap(async (a: A) => {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      return a
+    }),
+    filter(() => !stopped())
+  )

@@ -131,20 +131,34 @@ describe('tmaml train: signals', () => {
     ['SIGTERM', 143, '1'],
     ['SIGHUP', 129, '0']
   ] as const)(
-    '%s stops after the current iteration with a checkpoint, prints the resume command, exits %i (workers %s)',
+    '%s stops after the current iteration with a checkpoint, lists what was saved, prints the resume command, exits %i (workers %s)',
     async (signal, code, workers) => {
       const dir = path.join(tmp(signal), 'run')
-      const r = start(long(dir, workers))
+      const r = start(long(dir, workers, ['--snapshot-every', '1', '--snapshot-keep', '2']))
       await until(() => lines(dir) >= 2, 'two iterations')
       r.child.kill(signal)
       const exit = await r.exited
       expect(r.stderr()).toContain(`${signal} received: stopping after the current iteration`)
       expect(exit).toEqual({ code, signal: null })
-      expect(r.stderr()).toContain(`tmaml train --resume ${dir}`)
       // Nothing lost: the checkpoint is at the last recorded iteration (checkpointEvery is 1000).
       const n = lines(dir)
       expect(checkpointAt(dir)).toBe(n)
       expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(false)
+      // What was saved, as it is on disk, and the exact command that continues the run, on its own line.
+      const it = (k: number): string => `it-${String(k).padStart(6, '0')}`
+      const said = r.stderr().split('\n')
+      const from = said.indexOf(`stopped by ${signal} with ${n} of 1000 iterations done; saved in ${dir}:`)
+      expect(from).toBeGreaterThanOrEqual(0)
+      expect(said.slice(from + 1)).toEqual([
+        `  checkpoint.json       resumes at iteration ${n} (checkpoint.prev.json: iteration 0)`,
+        `  metrics.jsonl/.csv    ${n} iteration(s), and tensorboard/`,
+        `  snapshots/            ${it(n - 1)}, ${it(n)}`,
+        '  policy.json           the meta-policy of the checkpoint (docs/POLICY.md)',
+        `resume from the last checkpoint (iteration ${n}) with:`,
+        `  npx tmaml train --resume ${dir}`,
+        ''
+      ])
+      expect(fs.readdirSync(path.join(dir, 'snapshots')).sort()).toEqual([`${it(n - 1)}.json`, `${it(n)}.json`])
     }
   )
 

@@ -1,6 +1,9 @@
 // The distributed commands' usage errors: exit code 2 and a message naming the flag, before anything
 // connects anywhere.
 import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const tmaml = (args: ReadonlyArray<string>) =>
@@ -17,6 +20,14 @@ describe('tmaml worker / sweep usage', () => {
     const r = tmaml(args)
     expect(r.status).toBe(2)
     expect(r.stderr).toMatch(why)
+  })
+
+  it('names a syntax error of the sweep config by file:line:column', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tmaml-sweep-')), 'base.json')
+    fs.writeFileSync(file, '{\n  "env": "point2d"\n  "iterations": 3\n}\n')
+    const r = tmaml(['sweep', '--redis', 'redis://h', '--config', file, '--seeds', '1-2'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`${file}:3:3: not JSON`)
   })
 
   it('lists worker and sweep in tmaml --help', () => {

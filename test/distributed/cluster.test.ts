@@ -164,7 +164,7 @@ describe.skipIf(!hasRedis)('tmaml worker processes', () => {
           .trim()
           .split('\n')
           .map((l) => {
-            const { timings: _, ...rest } = JSON.parse(l) as Record<string, unknown>
+            const { timings: _, time: _t, wallSeconds: _w, ...rest } = JSON.parse(l) as Record<string, unknown> // wall-clock fields differ
             return rest
           })
       const want = essence(path.join(tmp, 'local', 'metrics.jsonl'))

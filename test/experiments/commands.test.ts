@@ -21,6 +21,9 @@ const capture = () => {
   vi.spyOn(console, 'log').mockImplementation(() => undefined)
 }
 
+/** A duration as the progress lines print one (12s, 4m10s, 1h02m); `?` never, once work was done. */
+const dur = String.raw`(?:\d+h\d{2}m|\d+\.\dh|(?:\d+m)?\d+s)`
+
 const pngSignature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 const expectFigure = (base: string) => {
   expect(readFileSync(base + '.svg', 'utf8')).toContain('<svg')
@@ -71,6 +74,11 @@ describe('tmaml experiment', () => {
     capture()
     expect(await main(args)).toBe(0)
     vi.restoreAllMocks()
+    // Progress with an ETA while it works: the training run's iterations, then ground truth and draws.
+    const said = stderr.join('')
+    expect(said).toMatch(new RegExp(`^it 1/2 .* ETA ${dur}$`, 'm'))
+    expect(said).toMatch(new RegExp(`^grad-accuracy 1/9 .* elapsed ${dur} {2}ETA ${dur}$`, 'm'))
+    expect(said).toMatch(/^grad-accuracy 9\/9 .* ETA 0s$/m)
     const base = join(out, 'grad-accuracy')
     expectFigure(base)
     expectFigure(base + '-net')
@@ -122,6 +130,14 @@ describe('tmaml experiment', () => {
     ])
     vi.restoreAllMocks()
     expect(code).toBe(0)
+    // Progress with an ETA: each training leg's iterations, then the draws at each snapshot.
+    const said = stderr.join('')
+    expect(said).toMatch(new RegExp(`^it 1/1 .* ETA ${dur}$`, 'm'))
+    expect(said).toMatch(new RegExp(`^it 2/2 .* ETA ${dur}$`, 'm'))
+    expect(said).toMatch(
+      new RegExp(`^grad-variance point2d 1/6 {2}it 0 draw 1/2 {2}elapsed ${dur} {2}ETA ${dur}$`, 'm')
+    )
+    expect(said).toMatch(/^grad-variance point2d 6\/6 .* ETA 0s$/m)
     for (const it of ['0000', '0001', '0002']) {
       expect(existsSync(join(out, 'snapshots', `it-${it}`, 'checkpoint.json'))).toBe(true)
       expect(existsSync(join(out, 'variance', `it-${it}.json`))).toBe(true)
@@ -169,6 +185,16 @@ describe('tmaml experiment', () => {
     expect(await main(args(2))).toBe(0)
     expect(stderr.join('')).toContain('0 of 2 runs done, 2 to run, 2 at a time')
     vi.restoreAllMocks()
+    // Each run's progress with its ETA and the experiment's, not only start and finish lines.
+    const said = stderr.join('')
+    for (const run of ['tmaml-linear-s1', 'dice-s1'])
+      expect(said).toMatch(
+        new RegExp(
+          `^\\[compare\\] ${run} it 1/2 \\(run ETA ${dur}\\); [01]/2 runs finished, [1-3]/4 iterations, elapsed ${dur}, ETA ${dur}$`,
+          'm'
+        )
+      )
+    expect(said).toMatch(/^\[compare\] finished dice-s1; [12]\/2 runs finished, [2-4]\/4 iterations/m)
     const base = join(out, 'compare-point1d')
     expectFigure(base)
     const md = readFileSync(base + '.md', 'utf8')

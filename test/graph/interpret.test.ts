@@ -6,7 +6,7 @@ import { initBackendOrThrow } from '../../src/graph/backend.js'
 import { type GraphError, validate } from '../../src/graph/graph.js'
 import { surrogate, surrogateOrThrow } from '../../src/graph/interpret.js'
 import { type Node, controlVariate, cost, deterministic, input, param, stochastic } from '../../src/graph/nodes.js'
-import { box, linear, own, prefix, term } from '../../src/graph/terms.js'
+import { before, box, constant, linear, mul, oneMinus, own, prefix, term } from '../../src/graph/terms.js'
 import { dice, diceBaseline, loadedDice, lvc, maml, tmaml } from '../../src/estimators/builtins.js'
 
 // A one-parameter Gaussian "policy" a_t ~ N(w * s_t, 1): l_t = -(a_t - w s_t)^2 / 2 + const, so
@@ -83,6 +83,26 @@ describe('interpret', () => {
     it('sameStep causality makes dice a per-step score function: sum_t g_t r_t', () => {
       const { d1 } = derivs(dice.spec, 'sameStep')
       expect(d1).toBeCloseTo(sum(g.map((x, t) => x * r[t])), 4)
+    })
+
+    it('a constant baseline in terms: dice + (1 - box(l_t)) box(A_<t) c has derivative sum_t G_t r_t - g_t c', () => {
+      const c = 1.5
+      const spec = {
+        terms: [term(box(prefix), 'reward'), term(mul(oneMinus(box(own)), box(before)), constant(c))],
+        order: 'all' as const
+      }
+      const { d1, d2 } = derivs(spec)
+      const Gprev = G.map((_, t) => (t === 0 ? 0 : G[t - 1]))
+      const M = G.map((x, t) => x * x + Hc[t])
+      const Mprev = M.map((_, t) => (t === 0 ? 0 : M[t - 1]))
+      expect(d1).toBeCloseTo(sum(G.map((x, t) => x * r[t] + (Gprev[t] - x) * c)), 4)
+      expect(d2).toBeCloseTo(sum(M.map((m, t) => m * r[t] + (Mprev[t] - m) * c)), 3)
+      // The same as the Mao baseline term with a control variate that is c at every step.
+      const vg = validate(gaussianNodes())
+      if (E.isLeft(vg)) throw new Error('invalid')
+      const withB = (p: Params) =>
+        surrogateOrThrow(vg.right, diceBaseline.spec)(p, { ...data(), b: tf.fill([1, 3], c) })
+      expect(d1).toBeCloseTo(gradients(withB)({ w: tf.scalar(w0) })['w'].dataSync()[0], 4)
     })
 
     it('a user-declared term: linear(prefix) * reward has derivative sum_t G_t r_t and curvature sum_t H_t r_t', () => {
