@@ -174,7 +174,7 @@ const main = (): number => {
   console.log('iteration   this project        anchor (learn2learn MAML-TRPO)')
   for (const r of rows)
     console.log(
-      `${String(r.iteration).padStart(9)}   ${`${r.mean.toFixed(1)} +- ${r.std.toFixed(1)}`.padEnd(18)}  ${r.anchor}`
+      `${String(r.iteration).padStart(9)}   ${(r.seeds > 1 ? `${r.mean.toFixed(1)} +- ${r.std.toFixed(1)}` : `${r.mean.toFixed(1)} (1 seed)`).padEnd(18)}  ${r.anchor}`
     )
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(
