@@ -62,7 +62,7 @@ export interface PipelineData {
   readonly theta: ArrayParams
   readonly pre: ReadonlyArray<RawEpisodes>
   readonly post: ReadonlyArray<RawEpisodes>
-  /** The hyperparameters the steps use (publishedDefaults). */
+  /** The hyperparameters the steps use (publishedDefaults without innerNormalize). */
   readonly cfg: ExperimentConfig
 }
 
@@ -94,10 +94,14 @@ export const makePipelineData = (seed: number, size: PipelineSize = publishedSiz
   const spec: PolicySpec = { obsDim: size.obsDim, actDim: size.actDim, hidden: size.hidden, activation: 'tanh' }
   return {
     size,
-    theta: initPolicy(spec, rngAt(seed, 'pipeline', 'theta'), Math.log(0.1)),
+    // log-std 0: the synthetic actions are N(0, 1); at std 0.1 they sit 10 std from the mean and PPO's
+    // likelihood ratios overflow (ppoStep: NumericalError)
+    theta: initPolicy(spec, rngAt(seed, 'pipeline', 'theta'), 0),
     pre: Array.from({ length: size.tasks }, (_, k) => episodes(seed, size, k, 'pre')),
     post: Array.from({ length: size.tasks }, (_, k) => episodes(seed, size, k, 'post')),
-    cfg: publishedDefaults
+    // innerNormalize off: the PyTorch reference does not implement it (a per-task rescaling of the
+    // inner data before the graph, which costs nothing measurable)
+    cfg: { ...publishedDefaults, innerNormalize: false }
   }
 }
 
