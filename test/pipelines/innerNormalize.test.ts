@@ -3,10 +3,10 @@
 // control variate (the spread is a property of the episodes only).
 import { describe, expect, it } from 'vitest'
 import { estimatorByName } from '../../src/estimators/builtins.js'
-import type { EpisodeBatch, WithBaseline } from '../../src/pipelines/episodes.js'
-import { adaptedArrays, disposeMetaProblem, makeMetaProblem, returnSpread } from '../../src/pipelines/meta.js'
+import type { EpisodeBatch } from '../../src/pipelines/episodes.js'
+import { adaptedArrays, disposeMetaProblem, returnSpread } from '../../src/pipelines/meta.js'
 import { flatten } from '../../src/pipelines/optim/params.js'
-import { iterationData } from '../support/metaProblems.js'
+import { iterationData, metaProblemFor, scaledRewards } from '../support/metaProblems.js'
 import { point2dDeps, useSampler } from '../support/pipelines.js'
 
 const sampler = useSampler()
@@ -43,20 +43,11 @@ describe('pipelines/meta: innerNormalize', () => {
     const est = estimatorByName('tmaml')!
     const deps = point2dDeps(sampler(), { tasksPerBatch: 2, rolloutsPerTask: 4 }, 8, [6])
     const data = await iterationData(deps, est)
-    const scaled = (d: WithBaseline, c: number): WithBaseline => ({
-      ...d,
-      batch: { ...d.batch, rewards: d.batch.rewards.map((r) => r * c) },
-      baseline: { ...d.baseline, values: d.baseline.values.map((b) => b * c) }
-    })
     const adapt = (c: number, innerNormalize: boolean): Float32Array[] => {
-      const m = makeMetaProblem({
-        policy: deps.policy,
-        estimator: est,
-        alpha: deps.cfg.innerLr,
-        gamma: deps.cfg.gamma,
+      const m = metaProblemFor(deps, est, {
         normalizeAdvantages: true,
         innerNormalize,
-        pre: data.pre.map((steps) => steps.map((s) => scaled(s, c))),
+        pre: data.pre.map((steps) => steps.map((s) => scaledRewards(s, c))),
         post: data.post
       })
       const out = adaptedArrays(

@@ -4,12 +4,11 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { estimatorByName } from '../../src/estimators/builtins.js'
-import type { WithBaseline } from '../../src/pipelines/episodes.js'
-import { disposeMetaProblem, makeMetaProblem } from '../../src/pipelines/meta.js'
+import { disposeMetaProblem } from '../../src/pipelines/meta.js'
 import { adamInit } from '../../src/pipelines/optim/adam.js'
 import { allFinite } from '../../src/pipelines/optim/params.js'
 import { vpgStep } from '../../src/pipelines/outer.js'
-import { iterationData } from '../support/metaProblems.js'
+import { iterationData, metaProblemFor, scaledRewards } from '../support/metaProblems.js'
 import { point2dDeps, useSampler } from '../support/pipelines.js'
 
 const sampler = useSampler()
@@ -19,20 +18,11 @@ describe('pipelines/outer: optimiser overflow', () => {
     const est = estimatorByName('maml')!
     const deps = point2dDeps(sampler(), { tasksPerBatch: 2, rolloutsPerTask: 4, normalizeAdvantages: false }, 8, [6])
     const data = await iterationData(deps, est)
-    const scaled = (d: WithBaseline, c: number): WithBaseline => ({
-      ...d,
-      batch: { ...d.batch, rewards: d.batch.rewards.map((r) => r * c) },
-      baseline: { ...d.baseline, values: d.baseline.values.map((b) => b * c) }
-    })
     const step = (c: number) => {
-      const m = makeMetaProblem({
-        policy: deps.policy,
-        estimator: est,
-        alpha: deps.cfg.innerLr,
-        gamma: deps.cfg.gamma,
+      const m = metaProblemFor(deps, est, {
         normalizeAdvantages: false,
         pre: data.pre,
-        post: data.post.map((p) => scaled(p, c))
+        post: data.post.map((p) => scaledRewards(p, c))
       })
       const r = vpgStep(m, data.theta, adamInit(data.theta), deps.cfg)
       disposeMetaProblem(m)

@@ -16,7 +16,6 @@ import {
   type MetaProblem,
   disposeMetaProblem,
   disposeOldAdapted,
-  makeMetaProblem,
   metaKl,
   oldAdapted
 } from '../../src/pipelines/meta.js'
@@ -24,7 +23,7 @@ import type { ArrayParams } from '../../src/graph/nn.js'
 import { axpy, flatten, unflatten } from '../../src/pipelines/optim/params.js'
 import { trpoStep } from '../../src/pipelines/outer.js'
 import { toArrays, toTensors } from '../../src/pipelines/policy.js'
-import { iterationData } from '../support/metaProblems.js'
+import { iterationData, metaProblemFor } from '../support/metaProblems.js'
 import { point2dDeps, useSampler } from '../support/pipelines.js'
 import { randomPolicy } from './samplerSupport.js'
 
@@ -39,15 +38,7 @@ const problemFor = async (estimator: string) => {
   // state the output layer is scaled by 0.01, so the Fisher is nearly singular in the hidden
   // layers' directions and the KL is far from quadratic along a natural-gradient step.
   const data = await iterationData(deps, est, randomPolicy(deps.policy, 5))
-  const m = makeMetaProblem({
-    policy: deps.policy,
-    estimator: est,
-    alpha: deps.cfg.innerLr,
-    gamma: deps.cfg.gamma,
-    normalizeAdvantages: true,
-    pre: data.pre,
-    post: data.post
-  })
+  const m = metaProblemFor(deps, est, { normalizeAdvantages: true, pre: data.pre, post: data.post })
   return { deps, m, theta: data.theta }
 }
 
