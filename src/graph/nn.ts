@@ -77,8 +77,14 @@ export const initMlp = (spec: MlpSpec, rng: Rng, outputScale = 1): Params =>
 
 const activate = (a: Activation, x: tf.Tensor): tf.Tensor => (a === 'tanh' ? tf.tanh(x) : tf.relu(x))
 
-/** Forward pass: [N, in] -> [N, out]; hidden layers use the activation, the output layer is linear. */
-export const mlpForward = (spec: MlpSpec, params: Params, x: tf.Tensor): tf.Tensor2D =>
+/** The layers of `spec` with `affine(h, W_l, b_l)` as each layer's linear map. */
+const forwardWith = (
+  where: string,
+  spec: MlpSpec,
+  params: Params,
+  x: tf.Tensor,
+  affine: (h: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
+): tf.Tensor =>
   tf.tidy(() => {
     const layers = spec.sizes.length - 1
     let h = x
@@ -86,9 +92,26 @@ export const mlpForward = (spec: MlpSpec, params: Params, x: tf.Tensor): tf.Tens
       const w = params[weightName(spec, l)]
       const b = params[biasName(spec, l)]
       if (w === undefined || b === undefined)
-        throw new Error(`mlpForward: missing parameter ${weightName(spec, l)}/${biasName(spec, l)}`)
-      const z = tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b)
+        throw new Error(`${where}: missing parameter ${weightName(spec, l)}/${biasName(spec, l)}`)
+      const z = affine(h, w, b)
       h = l < layers - 1 ? activate(spec.activation, z) : z
     }
-    return h as tf.Tensor2D
+    return h
   })
+
+/** Forward pass: [N, in] -> [N, out]; hidden layers use the activation, the output layer is linear. */
+export const mlpForward = (spec: MlpSpec, params: Params, x: tf.Tensor): tf.Tensor2D =>
+  forwardWith('mlpForward', spec, params, x, (h, w, b) =>
+    tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b)
+  ) as tf.Tensor2D
+
+/**
+ * Forward pass of G networks of one shape at once: parameters with a leading group axis (W_l
+ * [G, in, out], b_l [G, out]), x [G, N, in] -> [G, N, out] — one batched matMul per layer instead of
+ * one graph per network. Group g's rows depend only on group g's parameters.
+ */
+export const batchedMlpForward = (spec: MlpSpec, params: Params, x: tf.Tensor): tf.Tensor3D =>
+  forwardWith('batchedMlpForward', spec, params, x, (h, w, b) =>
+    tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1))
+  ) as tf.Tensor3D
+

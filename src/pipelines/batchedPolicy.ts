@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { Params } from '../graph/autodiff.js'
 import { diagGaussianKl, diagGaussianLogProb } from '../graph/distributions.js'
 import type { ValidGraph } from '../graph/graph.js'
-import { type PolicySpec, gaussianPolicyGraph } from './policy.js'
+import { batchedMlpForward } from '../graph/nn.js'
+import { type PolicySpec, gaussianPolicyGraph, policyMlp } from './policy.js'
 
 /** theta repeated for K tasks (differentiable: the gradient of a tile sums over tasks). */
 export const tileParams = (p: Params, tasks: number): Params =>
@@ -50,15 +51,7 @@ const perRow = (x: tf.Tensor): tf.Tensor => tf.expandDims(x, 1)
 
 /** The policy mean for tiled parameters: obs [K, N, obsDim] -> [K, N, actDim]. */
 export const batchedMean = (p: PolicySpec, params: Params, obs: tf.Tensor): tf.Tensor =>
-  tf.tidy(() => {
-    const layers = p.hidden.length + 1
-    let h = obs
-    for (let l = 0; l < layers; l++) {
-      const z = tf.add(tf.matMul(h as tf.Tensor3D, params[`W${l}`] as tf.Tensor3D), perRow(params[`b${l}`])) // [K, N, out]
-      h = l < layers - 1 ? (p.activation === 'tanh' ? tf.tanh(z) : tf.relu(z)) : z
-    }
-    return h
-  })
+  batchedMlpForward(policyMlp(p), params, obs)
 
 /** Per-coordinate log pi_i(a_i | s) for tiled parameters: [K, N, obsDim], [K, N, actDim] -> [K, N, actDim]. */
 export const batchedLogProbPerDim = (p: PolicySpec, params: Params, obs: tf.Tensor, act: tf.Tensor): tf.Tensor =>

@@ -7,7 +7,6 @@
  *
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { type TmamlError, invalidInput } from '../../base/errors.js'
@@ -16,7 +15,6 @@ import type { ArrayParams } from '../../graph/nn.js'
 import { type EpisodeBatch, targetStats } from '../episodes.js'
 import { AdamState, adamInit, adamStep } from '../optim/adam.js'
 import { ArrayParamsJson, axpy } from '../optim/params.js'
-import { toTensors } from '../policy.js'
 import {
   type ControlVariateKind,
   type CvSetup,
@@ -28,15 +26,15 @@ import {
   perState
 } from './controlVariate.js'
 import {
-  type Fit,
-  disposeFit,
-  fitData,
-  gradArrays,
-  initValueNet,
-  mseLoss,
-  predictValues,
-  valueMlp
-} from './valueNet.js'
+  type GroupedData,
+  disposeGrouped,
+  groupedData,
+  groupedGradArrays,
+  groupedPredict,
+  meanOverGroups,
+  tileArrays
+} from './groupedValueNet.js'
+import { type FitArrays, destandardised, featuresOf, fitArrays, initValueNet, valueMlp } from './valueNet.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -65,13 +63,13 @@ export const initMetaCv = (obsDim: number, hidden: ReadonlyArray<number>, rng: R
 
 /** Algorithm 1 fed one task at a time, in task order (see `metaValueFit`). */
 export interface MetaValueFit {
-  /** The next task's episodes: its training data, and its share of the first round's gradient. */
+  /** The next task's episodes: its halves' training data. */
   readonly add: (b: EpisodeBatch) => void
-  /** After the last task: the remaining rounds and theta_V's steps; the state and the last round's loss. */
+  /** After the last task: the rounds and theta_V's steps; the state and the last round's loss. */
   readonly learn: () => { readonly state: MetaCvState; readonly loss: number }
   /** After `learn`: task k's cross-fitted baseline values [E, T]. */
   readonly baselines: (k: number) => Float32Array
-  /** Free the tasks' tensors. */
+  /** Drop what the fit keeps (its tensors live only inside `learn` and `baselines`). */
   readonly dispose: () => void
 }
 
@@ -82,81 +80,124 @@ export interface MetaValueFit {
  * on the other half, de-standardised with the other half's target statistics. `epochs: 0` learns
  * nothing: the baselines of the current theta_V.
  *
- * In pieces, so that it can follow tasks as their episodes arrive: the first round's gradients are
- * summed as tasks are added (in task order: the same sums, in the same order, as all at once), the
- * other rounds need every task, and then each task's baselines can be had on their own.
+ * Every (task, half) pair is a group of one batched graph (groupedValueNet.ts): a round is two
+ * batched gradients (the adaptations, then the losses at the adapted parameters) whatever the number
+ * of tasks. `add` prepares a task's data as its episodes arrive; the rounds need every task, so they
+ * run in `learn`; the baselines of all tasks come from one more batched adaptation, on the first
+ * `baselines` call.
  */
 export const metaValueFit = (obsDim: number, state: MetaCvState, o: MetaCvOptions): MetaValueFit => {
   const spec = valueMlp(obsDim, o.hidden)
   const batches: EpisodeBatch[] = []
-  const fits: Array<[Fit, Fit] | null> = []
-  const adaptOn = (p: ArrayParams, f: Fit): ArrayParams => axpy(p, -o.innerLr, gradArrays(spec, f, p))
+  // per task: its halves and each half's training data (own target statistics); null with < 2 episodes
+  const fits: Array<{
+    readonly halves: readonly [EpisodeBatch, EpisodeBatch]
+    readonly data: readonly [FitArrays, FitArrays]
+  } | null> = []
+  let final: ArrayParams | null = null
+  let values: Map<number, Float32Array> | null = null
 
-  /** One round's running sums at theta_V = `params`. */
-  const round = (params: ArrayParams) => {
-    const sum: Record<string, Float32Array> = {}
-    let count = 0
-    let lossSum = 0
-    const add = (f: [Fit, Fit] | null): void => {
-      if (f === null) return
-      for (const [a, b] of [
-        [0, 1],
-        [1, 0]
-      ] as const) {
-        const adapted = adaptOn(params, f[a])
-        const g = gradArrays(spec, f[b], adapted)
-        for (const k of Object.keys(g)) {
-          const acc = (sum[k] ??= new Float32Array(g[k].values.length))
-          g[k].values.forEach((v, i) => (acc[i] += v))
-        }
-        const l = tf.tidy(() => mseLoss(spec, f[b])(toTensors(adapted)))
-        lossSum += l.dataSync()[0]
-        l.dispose()
-        count += 1
-      }
-    }
-    const grad = (): ArrayParams =>
-      Object.fromEntries(
-        Object.keys(sum).map((k) => [k, { shape: params[k].shape, values: sum[k].map((v) => v / count) }])
-      )
-    return { add, grad, count: () => count, loss: () => lossSum / count }
+  /** Group (k, a) for every task k with two halves: adapted on half a, scored on half 1 - a. */
+  const groups = () => fits.flatMap((f, k) => (f === null ? [] : ([0, 1] as const).map((a) => ({ k, a, ...f }))))
+
+  /** theta_V (tiled over groups) after one SGD step on each group's adaptation half. */
+  const adapted = (params: ArrayParams, adaptOn: GroupedData): ArrayParams => {
+    const tiled = tileArrays(params, adaptOn.groups)
+    return axpy(tiled, -o.innerLr, groupedGradArrays(spec, adaptOn, tiled).grads)
   }
 
-  let first = o.epochs > 0 ? round(state.params) : null
-  let final: ArrayParams | null = null
-  return {
-    add: (b) => {
-      const f =
-        b.episodes < 2 ? null : (halves(b).map((h) => fitData(h, o.gamma, targetStats(h, o.gamma))) as [Fit, Fit])
-      batches.push(b)
-      fits.push(f)
-      first?.add(f)
-    },
-    learn: () => {
-      let { params, adam } = state
-      let loss = NaN
+  const learnRounds = (): { params: ArrayParams; adam: AdamState; loss: number } => {
+    let { params, adam } = state
+    let loss = NaN
+    const gs = groups()
+    if (o.epochs === 0 || gs.length === 0) return { params, adam, loss }
+    const adaptOn = groupedData(
+      gs.map((g) => g.data[g.a]),
+      obsDim + 1
+    )
+    const scoreOn = groupedData(
+      gs.map((g) => g.data[1 - g.a]),
+      obsDim + 1
+    )
+    try {
       for (let epoch = 0; epoch < o.epochs; epoch++) {
-        const r = epoch === 0 && first !== null ? first : round(params)
-        if (epoch > 0) fits.forEach(r.add)
-        if (r.count() === 0) break
-        const next = adamStep(params, r.grad(), adam, { lr: o.outerLr })
+        const scored = groupedGradArrays(spec, scoreOn, adapted(params, adaptOn))
+        const next = adamStep(params, meanOverGroups(scored.grads), adam, { lr: o.outerLr })
         params = next.params
         adam = next.state
-        loss = r.loss()
+        loss = scored.meanLoss
       }
-      first = null
-      final = params
-      return { state: { params, adam }, loss }
+    } finally {
+      disposeGrouped(adaptOn)
+      disposeGrouped(scoreOn)
+    }
+    return { params, adam, loss }
+  }
+
+  /** Every task's cross-fitted baselines at theta_V = `p`, in one batched adaptation and prediction. */
+  const allBaselines = (p: ArrayParams): Map<number, Float32Array> => {
+    const gs = groups()
+    const out = new Map<number, Float32Array>()
+    batches.forEach((b, k) => {
+      if (fits[k] === null) out.set(k, new Float32Array(b.episodes * b.horizon))
+    })
+    if (gs.length === 0) return out
+    const adaptOn = groupedData(
+      gs.map((g) => g.data[g.a]),
+      obsDim + 1
+    )
+    let theta: ArrayParams
+    try {
+      theta = adapted(p, adaptOn)
+    } finally {
+      disposeGrouped(adaptOn)
+    }
+    // group (k, a) predicts half 1 - a of task k, in the statistics of half a
+    const predictOn = gs.map((g) => g.halves[1 - g.a])
+    const preds = groupedPredict(
+      spec,
+      theta,
+      predictOn.map((h) => ({ x: featuresOf(h), rows: h.episodes * h.horizon })),
+      obsDim + 1
+    )
+    const index = new Map(gs.map((g, i) => [`${g.k}/${g.a}`, i]))
+    batches.forEach((b, k) => {
+      if (fits[k] === null) return
+      out.set(
+        k,
+        crossFitted(b, 1, (i, own) => {
+          const g = index.get(`${k}/${1 - i}`) ?? -1
+          return destandardised(preds[g], own, gs[g].data[gs[g].a])
+        })
+      )
+    })
+    return out
+  }
+
+  return {
+    add: (b) => {
+      batches.push(b)
+      if (b.episodes < 2) return void fits.push(null)
+      const [h0, h1] = halves(b)
+      const data = (h: EpisodeBatch) => fitArrays(h, o.gamma, targetStats(h, o.gamma))
+      fits.push({ halves: [h0, h1], data: [data(h0), data(h1)] })
+    },
+    learn: () => {
+      const r = learnRounds()
+      final = r.params
+      values = null
+      return { state: { params: r.params, adam: r.adam }, loss: r.loss }
     },
     baselines: (k) => {
       if (final === null) throw new Error('metaValueFit: baselines before learn')
-      const p = final
-      return crossFitted(batches[k], 1, (i, own) => {
-        const other = (fits[k] as [Fit, Fit])[1 - i]
-        return predictValues(spec, adaptOn(p, other), own, { mean: other.mean, std: other.std })
-      })
+      values ??= allBaselines(final)
+      const v = values.get(k)
+      if (v === undefined) throw new Error(`metaValueFit: no task ${k}`)
+      return v
     },
-    dispose: () => fits.forEach((f) => f?.forEach(disposeFit))
+    dispose: () => {
+      values = null
+    }
   }
 }
 

@@ -7,16 +7,13 @@
  *
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs-core'
-import type { ArrayParams } from '../../graph/nn.js'
 import { type Rng } from '../../base/rng.js'
-import { type Params, disposeParams, gradients } from '../../graph/autodiff.js'
-import { initMlpArrays, mlpForward, mlpSpec, type MlpSpec } from '../../graph/nn.js'
+import { type ArrayParams, type MlpSpec, initMlpArrays, mlpSpec } from '../../graph/nn.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { type EpisodeBatch, returnsToGo, targetStats } from '../episodes.js'
 import { type AdamState, adamInit, adamStep } from '../optim/adam.js'
-import { toArrays, toTensors } from '../policy.js'
-import { type ControlVariateKind, crossFitted, perState, statelessControlVariate } from './controlVariate.js'
+import { type ControlVariateKind, crossFitted, halves, perState, statelessControlVariate } from './controlVariate.js'
+import { disposeGrouped, groupedData, groupedGradArrays, groupedPredict, stackArrays } from './groupedValueNet.js'
 
 export const valueMlp = (obsDim: number, hidden: ReadonlyArray<number>): MlpSpec =>
   mlpSpec([obsDim + 1, ...hidden, 1], 'tanh', 'v')
@@ -24,15 +21,8 @@ export const valueMlp = (obsDim: number, hidden: ReadonlyArray<number>): MlpSpec
 export const initValueNet = (obsDim: number, hidden: ReadonlyArray<number>, rng: Rng): ArrayParams =>
   initMlpArrays(valueMlp(obsDim, hidden), rng)
 
-/** Features, standardised targets and mask of a batch's valid steps. */
-export interface Fit {
-  readonly x: tf.Tensor2D // [N, obsDim + 1]
-  readonly y: tf.Tensor1D // [N]
-  readonly mean: number
-  readonly std: number
-}
-
-const featuresOf = (b: EpisodeBatch): Float32Array => {
+/** Per-step inputs [clip(s, -10, 10), t / 100] of every step of a batch, [E * T, obsDim + 1]. */
+export const featuresOf = (b: EpisodeBatch): Float32Array => {
   const D = b.obsDim
   const out = new Float32Array(b.episodes * b.horizon * (D + 1))
   for (let e = 0; e < b.episodes; e++)
@@ -44,8 +34,17 @@ const featuresOf = (b: EpisodeBatch): Float32Array => {
   return out
 }
 
-/** Training data of a batch, standardised with given statistics. */
-export const fitData = (b: EpisodeBatch, gamma: number, stats: { mean: number; std: number }): Fit => {
+/** Training data of a batch as arrays: features [rows, obsDim + 1] and standardised targets of its valid steps. */
+export interface FitArrays {
+  readonly x: Float32Array
+  readonly y: Float32Array
+  readonly rows: number
+  readonly mean: number
+  readonly std: number
+}
+
+/** A batch's valid steps as training data, targets standardised with given statistics. */
+export const fitArrays = (b: EpisodeBatch, gamma: number, stats: { mean: number; std: number }): FitArrays => {
   const D = b.obsDim
   const feats = featuresOf(b)
   const R = returnsToGo(b, gamma)
@@ -59,42 +58,12 @@ export const fitData = (b: EpisodeBatch, gamma: number, stats: { mean: number; s
     x.set(feats.subarray(k * (D + 1), (k + 1) * (D + 1)), r * (D + 1))
     y[r] = (R[k] - stats.mean) / stats.std
   })
-  return { x: tf.tensor2d(x, [idx.length, D + 1]), y: tf.tensor1d(y), ...stats }
+  return { x, y, rows: idx.length, ...stats }
 }
 
-export const disposeFit = (f: Fit): void => tf.dispose([f.x, f.y])
-
-export const mseLoss =
-  (spec: MlpSpec, f: Fit) =>
-  (p: Params): tf.Scalar =>
-    tf.tidy(() => tf.mean(tf.square(tf.sub(tf.reshape(mlpForward(spec, p, f.x), [-1]), f.y))) as tf.Scalar)
-
-export const gradArrays = (spec: MlpSpec, f: Fit, p: ArrayParams): ArrayParams => {
-  const t = toTensors(p)
-  const g = gradients(mseLoss(spec, f))(t)
-  const out = toArrays(g)
-  disposeParams(g)
-  disposeParams(t)
-  return out
-}
-
-/** Baseline values of a batch from a network (de-standardised with `stats`), [E, T]. */
-export const predictValues = (
-  spec: MlpSpec,
-  p: ArrayParams,
-  b: EpisodeBatch,
-  stats: { mean: number; std: number }
-): Float32Array => {
-  const feats = featuresOf(b)
-  const pred = tf.tidy(() => {
-    const t = toTensors(p)
-    const y = mlpForward(spec, t, tf.tensor2d(feats, [b.episodes * b.horizon, b.obsDim + 1]))
-    return tf.reshape(y, [-1])
-  })
-  const v = pred.dataSync() as Float32Array
-  pred.dispose()
-  return v.map((y, i) => (b.mask[i] > 0 ? stats.mean + stats.std * y : 0))
-}
+/** Network outputs on every step of a batch back in return units (`stats`), 0 on masked steps, [E, T]. */
+export const destandardised = (y: Float32Array, b: EpisodeBatch, stats: { mean: number; std: number }): Float32Array =>
+  y.map((v, i) => (b.mask[i] > 0 ? stats.mean + stats.std * v : 0))
 
 export interface ValueCvOptions {
   readonly hidden: ReadonlyArray<number>
@@ -103,33 +72,49 @@ export interface ValueCvOptions {
   readonly gamma: number
 }
 
-/** Train a fresh network on `fitOn` and predict `predictOn`. */
-const fitAndPredict = (fitOn: EpisodeBatch, predictOn: EpisodeBatch, o: ValueCvOptions, rng: Rng): Float32Array => {
-  const spec = valueMlp(fitOn.obsDim, o.hidden)
-  const stats = targetStats(fitOn, o.gamma)
-  const f = fitData(fitOn, o.gamma, stats)
-  let p = initValueNet(fitOn.obsDim, o.hidden, rng)
-  let s: AdamState = adamInit(p)
-  for (let i = 0; i < o.epochs; i++) {
-    const next = adamStep(p, gradArrays(spec, f, p), s, { lr: o.lr })
-    p = next.params
-    s = next.state
-  }
-  disposeFit(f)
-  return predictValues(spec, p, predictOn, stats)
-}
-
 /**
  * Per-task value-network baselines, cross-fitted: a network trained on each half of a task's
  * episodes predicts the other half (its stream: `rngFor(task, index of the half it was fitted on)`).
- * One batch per task in, one [E, T] baseline per task out.
+ * One batch per task in, one [E, T] baseline per task out. All networks of the call train together
+ * as groups of one batched graph (groupedValueNet.ts): Adam on each, `o.epochs` steps.
  */
 export const fitValueBaselines = (
   batches: ReadonlyArray<EpisodeBatch>,
   o: ValueCvOptions,
   rngFor: (task: number, half: number) => Rng
-): ReadonlyArray<Float32Array> =>
-  batches.map((b, k) => crossFitted(b, 1, (i, own, other) => fitAndPredict(other, own, o, rngFor(k, 1 - i))))
+): ReadonlyArray<Float32Array> => {
+  // group (k, h): trained on half h of task k, predicts half 1 - h
+  const groups = batches.flatMap((b, k) => {
+    if (b.episodes < 2) return []
+    const hs = halves(b)
+    return hs.map((fitOn, h) => ({ k, h, fitOn, predictOn: hs[1 - h] }))
+  })
+  if (groups.length === 0) return batches.map((b) => new Float32Array(b.episodes * b.horizon))
+  const D = groups[0].fitOn.obsDim
+  const spec = valueMlp(D, o.hidden)
+  const fits = groups.map((g) => fitArrays(g.fitOn, o.gamma, targetStats(g.fitOn, o.gamma)))
+  const data = groupedData(fits, D + 1)
+  let p = stackArrays(groups.map((g) => initValueNet(D, o.hidden, rngFor(g.k, g.h))))
+  let s: AdamState = adamInit(p)
+  try {
+    for (let i = 0; i < o.epochs; i++) {
+      const next = adamStep(p, groupedGradArrays(spec, data, p).grads, s, { lr: o.lr })
+      p = next.params
+      s = next.state
+    }
+  } finally {
+    disposeGrouped(data)
+  }
+  const inputs = groups.map((g) => ({ x: featuresOf(g.predictOn), rows: g.predictOn.episodes * g.predictOn.horizon }))
+  const preds = groupedPredict(spec, p, inputs, D + 1)
+  const index = new Map(groups.map((g, i) => [`${g.k}/${g.h}`, i]))
+  return batches.map((b, k) =>
+    crossFitted(b, 1, (i, own) => {
+      const g = index.get(`${k}/${1 - i}`) ?? -1
+      return destandardised(preds[g], own, fits[g])
+    })
+  )
+}
 
 /** Per-task value networks as a control variate (`--cv value`). */
 export const valueControlVariate: ControlVariateKind = statelessControlVariate({
