@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { parseArgs } from 'node:util'
+import { learn2learnTrpo } from '../../src/pipelines/config.js'
 
 /** learn2learn MAML-TRPO, HalfCheetah forward/backward, 20 x 20, one inner step: post-adaptation return. */
 const anchor = {
@@ -136,6 +137,7 @@ const main = (): number => {
         innerSteps: 1,
         evalEvery: 0,
         checkpointEvery: 5,
+        ...learn2learnTrpo,
         ...user,
         estimator: values.estimator,
         outer: values.outer,
@@ -184,7 +186,7 @@ const main = (): number => {
         estimator: values.estimator,
         outer: values.outer,
         controlVariate: values.cv,
-        config: user,
+        config: { ...learn2learnTrpo, ...user },
         iterations,
         seeds: curves,
         summary: rows,

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, formatError } from '../base/errors.js'
+import { readJsonFile } from '../base/json.js'
 import { builtinEstimators } from '../estimators/builtins.js'
 import { estimatorBySpec, isModuleSpec, loadEstimatorModule } from '../estimators/module.js'
 import type { Estimator } from '../estimators/estimator.js'
@@ -19,7 +20,7 @@ import type { ChildCommand, TrainRunner } from '../experiments/trainRunner.js'
 import { parseMethods } from '../experiments/metaGradients.js'
 import { formatDuration } from '../experiments/progress.js'
 import type { ReportPaths } from '../experiments/report.js'
-import { OuterAlgorithm } from '../pipelines/config.js'
+import { type ExperimentConfig, OuterAlgorithm, publishedDefaults, resolveConfig } from '../pipelines/config.js'
 import { linearControlVariate } from '../pipelines/controlVariates/linearFeature.js'
 import { metaControlVariate } from '../pipelines/controlVariates/metaValue.js'
 import { envIds } from '../envs/registry.js'
@@ -265,6 +266,11 @@ const gradVariance = onEnv(
     const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
     if (estimatorBySpec(trainEstimator) === undefined)
       return usageError(`--train-estimator: unknown estimator '${trainEstimator}'`, helpVariance)
+    const base = compareBase(v['config'])
+    if (E.isLeft(base)) return usageError(base.left, helpCompare)
+    const outer = v['outer'] === undefined ? E.right(base.right.outer) : OuterAlgorithm.decode(v['outer'])
+    if (E.isLeft(outer))
+      return usageError(`--outer: got '${String(v['outer'])}', expected vpg, trpo or ppo`, helpCompare)
     const read = all({
       methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
         parseMethods(
@@ -310,8 +316,11 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
                          (default: meta for tmaml*, linear otherwise)
   --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
   --parallel P           runs at a time (default 2)
-  --tasks N --rollouts N --horizon N (0 = env default) --outer vpg|trpo|ppo (default vpg)
-  --outer-lr X --inner-lr X   --workers N (sampler threads per run, default 0)
+  --tasks N --rollouts N --horizon N (0 = env default)
+  --outer vpg|trpo|ppo   --outer-lr X   --inner-lr X   (defaults: the config's; without one vpg, 1e-3, 0.1)
+  --workers N            sampler threads per run (default 0)
+  --config FILE          a config (as tmaml train --config takes) under every run: the flags above set
+                         the budget, methods and step sizes, the file everything else (gamma, trpo, ...)
   --final N              iterations averaged for the final return (default: the last 10%)
   --smooth W             moving average of the curves over W iterations (default 1)
   --out DIR              run folders (default runs/experiments/compare-<env>)
@@ -320,23 +329,34 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
                          (${backendDefault});
                          the runs inherit it`
 
+/** `--config FILE` resolved over the published hyperparameters (they alone without it). */
+const compareBase = (file: unknown): E.Either<string, ExperimentConfig> => {
+  if (file === undefined) return E.right(publishedDefaults)
+  const name = String(file)
+  const j = readJsonFile(name)
+  const resolved = E.chain((u: unknown) => resolveConfig(u, publishedDefaults, `--config ${name}`))(j)
+  return E.mapLeft(formatError)(resolved)
+}
+
 const compare = onEnv(
-  'env estimators seeds iterations parallel tasks rollouts horizon outer outer-lr inner-lr workers final smooth out figure backend',
+  'env estimators seeds iterations parallel tasks rollouts horizon outer outer-lr inner-lr workers final smooth out figure backend config',
   helpCompare,
   async (v, env) => {
     if (typeof v['estimators'] !== 'string') return usageError('--estimators is required', helpCompare)
-    const outer = v['outer'] === undefined ? E.right('vpg' as const) : OuterAlgorithm.decode(v['outer'])
-    if (E.isLeft(outer))
-      return usageError(`--outer: got '${String(v['outer'])}', expected vpg, trpo or ppo`, helpCompare)
     const backend = v['backend'] === undefined ? E.right('auto') : resolveBackendChoice(String(v['backend']), {})
     if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
+    const base = compareBase(v['config'])
+    if (E.isLeft(base)) return usageError(base.left, helpCompare)
+    const outer = v['outer'] === undefined ? E.right(base.right.outer) : OuterAlgorithm.decode(v['outer'])
+    if (E.isLeft(outer))
+      return usageError(`--outer: got '${String(v['outer'])}', expected vpg, trpo or ppo`, helpCompare)
     const read = all({
       methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
         parseMethods(v['estimators'], (name) => (name.startsWith('tmaml') ? metaControlVariate : linearControlVariate))
       ),
       ...intFlags(v, { seeds: [3, 1, 100], iterations: [100, 1], parallel: [2, 1, 64], tasks: [10, 1] }),
       ...intFlags(v, { rollouts: [10, 2], horizon: [0, 0], workers: [0, 0, 64], final: [0, 0], smooth: [1, 1] }),
-      ...numberFlags(v, { outerLr: [1e-3, 1e-9, 10], innerLr: [0.1, 1e-9, 1e3] })
+      ...numberFlags(v, { outerLr: [base.right.outerLr, 1e-9, 10], innerLr: [base.right.innerLr, 1e-9, 1e3] })
     })
     if (E.isLeft(read)) return usageError(read.left, helpCompare)
     const o = read.right
@@ -349,7 +369,8 @@ const compare = onEnv(
       final: o.final > 0 ? o.final : Math.max(1, Math.round(o.iterations / 10)),
       out,
       figure: stringFlag(v['figure'], `${out}/compare-${env}`),
-      backend: backend.right
+      backend: backend.right,
+      base: base.right
     })
     return reported('compare', r)
   }

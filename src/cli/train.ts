@@ -44,15 +44,20 @@ const quickstartSummary = [
   quickstart.env,
   `${quickstart.tasksPerBatch} tasks x ${quickstart.rolloutsPerTask} rollouts`,
   `${quickstart.estimator ?? publishedDefaults.estimator.name} + ${quickstart.controlVariate ?? publishedDefaults.controlVariate.name} control variate`,
-  (quickstart.outer ?? publishedDefaults.outer).toUpperCase(),
+  `${(quickstart.outer ?? publishedDefaults.outer).toUpperCase()} (max KL ${quickstart.trpo?.maxKl ?? publishedDefaults.trpo.maxKl})`,
+  `gamma ${quickstart.gamma ?? publishedDefaults.gamma}`,
   `${quickstart.iterations} iterations`
-].join(', ')
+]
+  .join(', ')
+  .replace(/(.{1,96})(?:, |$)/g, '$1,\n  ')
+  .replace(/,\n {2}$/, '')
 
 const help = `usage: tmaml train [--config file.json] [options]
        tmaml train --resume <run folder> [--iterations N]
 
 options (each overrides the config; defaults: the published hyperparameters, or with no --config
-the quickstart: ${quickstartSummary}):
+the quickstart:
+  ${quickstartSummary}):
   --env ID              task distribution (tmaml envs list)
   --estimator NAME      inner estimator: a name (tmaml estimators list; default ${publishedDefaults.estimator.name}) or the
                         path of a module exporting one (./my-estimator.mjs, ./many.mjs#name), checked

@@ -18,7 +18,13 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, invalidInput, resourceError } from '../base/errors.js'
-import { type ExperimentConfig, type OuterAlgorithm, encodeConfig, resolveConfig } from '../pipelines/config.js'
+import {
+  type ExperimentConfig,
+  type OuterAlgorithm,
+  encodeConfig,
+  publishedDefaults,
+  resolveConfig
+} from '../pipelines/config.js'
 import { readCheckpoint, writeAtomic } from '../pipelines/runDir.js'
 import { meanStd } from '../plot/aggregate.js'
 import type { LineChart, Series } from '../plot/chart.js'
@@ -58,6 +64,12 @@ export interface CompareOptions {
   readonly figure: string
   /** The backend setting of the runs (`auto` or a backend name). */
   readonly backend: string
+  /**
+   * What every run's config is merged over (default: the published hyperparameters): the fields the
+   * options above set come from them, every other field (discount, trust region, exploration, ...)
+   * from here. The CLI's `--config FILE`.
+   */
+  readonly base?: ExperimentConfig
   /** Runs `tmaml train` (here: as child processes; the CLI supplies it). */
   readonly runner: TrainRunner
   /**
@@ -107,24 +119,27 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
   for (const method of o.methods)
     for (let seed = 1; seed <= o.seeds; seed++) {
       const dir = path.join(o.out, `${slug(method.label)}-s${seed}`)
-      const config = resolveConfig({
-        env: o.env,
-        estimator: method.estimator.name,
-        controlVariate: method.cv.name,
-        outer: o.outer,
-        tasksPerBatch: o.tasks,
-        rolloutsPerTask: o.rollouts,
-        horizon: o.horizon,
-        iterations: o.iterations,
-        innerLr: o.innerLr,
-        outerLr: o.outerLr,
-        seed,
-        workers: o.workers,
-        evalEvery: 0,
-        checkpointEvery: Math.max(1, Math.min(10, Math.round(o.iterations / 20))),
-        backend: o.backend,
-        runDir: dir
-      })
+      const config = resolveConfig(
+        {
+          env: o.env,
+          estimator: method.estimator.name,
+          controlVariate: method.cv.name,
+          outer: o.outer,
+          tasksPerBatch: o.tasks,
+          rolloutsPerTask: o.rollouts,
+          horizon: o.horizon,
+          iterations: o.iterations,
+          innerLr: o.innerLr,
+          outerLr: o.outerLr,
+          seed,
+          workers: o.workers,
+          evalEvery: 0,
+          checkpointEvery: Math.max(1, Math.min(10, Math.round(o.iterations / 20))),
+          backend: o.backend,
+          runDir: dir
+        },
+        o.base ?? publishedDefaults
+      )
       if (E.isLeft(config)) return config
       out.push({ method, seed, dir, config: config.right })
     }

@@ -52,10 +52,11 @@ describe('tmaml --help', () => {
   })
 
   it('train and the README state the quickstart preset as it is', () => {
-    const q = { ...publishedDefaults, ...quickstart }
+    const q = { ...publishedDefaults, ...quickstart, trpo: { ...publishedDefaults.trpo, ...quickstart.trpo } }
     const summary =
       `${q.env}, ${q.tasksPerBatch} tasks x ${q.rolloutsPerTask} rollouts, ${String(q.estimator)} + ` +
-      `${String(q.controlVariate)} control variate, ${q.outer.toUpperCase()}, ${q.iterations} iterations`
+      `${String(q.controlVariate)} control variate, ${q.outer.toUpperCase()} (max KL ${q.trpo.maxKl}), ` +
+      `gamma ${q.gamma}, ${q.iterations} iterations`
     expect(helpOf(['train']).replace(/\s+/g, ' ')).toContain(`the quickstart: ${summary}`)
     const readme = fs.readFileSync('README.md', 'utf8')
     const quickStart = readme.slice(

@@ -1,6 +1,6 @@
 // Each `tmaml experiment` command end to end at a toy size: it writes its figure (SVG + PNG), its
 // table and its data, and a re-run resumes from the saved state instead of recomputing.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -161,9 +161,13 @@ describe('tmaml experiment', () => {
 
   it('compare runs child processes in parallel, then skips finished runs and continues extended ones', async () => {
     const out = join(dir, 'compare')
+    const base = join(dir, 'compare-base.json')
+    writeFileSync(base, JSON.stringify({ gamma: 0.9, trpo: { maxKl: 0.05 }, innerLr: 0.2 }))
     const args = (iterations: number) => [
       'experiment',
       'compare',
+      '--config',
+      base,
       '--env',
       'point1d',
       '--estimators',
@@ -195,9 +199,18 @@ describe('tmaml experiment', () => {
         )
       )
     expect(said).toMatch(/^\[compare\] finished dice-s1; [12]\/2 runs finished, [2-4]\/4 iterations/m)
-    const base = join(out, 'compare-point1d')
-    expectFigure(base)
-    const md = readFileSync(base + '.md', 'utf8')
+    // every run's config: the file's fields under the flags'
+    const runConfig = JSON.parse(readFileSync(join(out, 'dice-s1', 'config.json'), 'utf8')) as Record<string, unknown>
+    expect(runConfig).toMatchObject({
+      gamma: 0.9,
+      trpo: { maxKl: 0.05 },
+      innerLr: 0.2,
+      rolloutsPerTask: 2,
+      outer: 'vpg'
+    })
+    const figure = join(out, 'compare-point1d')
+    expectFigure(figure)
+    const md = readFileSync(figure + '.md', 'utf8')
     expect(md).toMatch(/\| tmaml:linear \| +[-0-9.e]+ +\| +1 \| +2 \|/)
     expect(md).toMatch(/\| dice +\| +[-0-9.e]+ +\| +1 \| +2 \|/)
     for (const run of ['tmaml-linear-s1', 'dice-s1'])
