@@ -266,11 +266,6 @@ const gradVariance = onEnv(
     const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
     if (estimatorBySpec(trainEstimator) === undefined)
       return usageError(`--train-estimator: unknown estimator '${trainEstimator}'`, helpVariance)
-    const base = compareBase(v['config'])
-    if (E.isLeft(base)) return usageError(base.left, helpCompare)
-    const outer = v['outer'] === undefined ? E.right(base.right.outer) : OuterAlgorithm.decode(v['outer'])
-    if (E.isLeft(outer))
-      return usageError(`--outer: got '${String(v['outer'])}', expected vpg, trpo or ppo`, helpCompare)
     const read = all({
       methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
         parseMethods(

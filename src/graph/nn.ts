@@ -114,4 +114,3 @@ export const batchedMlpForward = (spec: MlpSpec, params: Params, x: tf.Tensor): 
   forwardWith('batchedMlpForward', spec, params, x, (h, w, b) =>
     tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1))
   ) as tf.Tensor3D
-

@@ -370,8 +370,9 @@ export type ConfigPatch = Omit<Partial<ExperimentConfigJson>, keyof typeof secti
  * learn2learn's MAML-TRPO settings where they differ from the published ones, in this project's
  * units: discount 0.95 (not 0.99), and a trust region of 0.01 on the KL averaged over action
  * components — 0.06 in this project's KL, summed over HalfCheetah's 6 controls. On halfcheetah-dir
- * (20 x 20, docs/EXPERIMENTS.md "Learning speed") they took MAML from 108 to 177 at 100 iterations
- * (mean of 3 seeds); the discount alone, at max KL 0.06, from 144 to 169 on seed 1.
+ * (20 x 20, docs/EXPERIMENTS.md "Learning speed") they took MAML from 77.5 to 176.2 at 100
+ * iterations and from 120.6 to 222.0 at 200 (means of 3 seeds); the discount alone, at max KL 0.06,
+ * from 144.3 to 168.4 at 100 on seed 1.
  */
 export const learn2learnTrpo: ConfigPatch = { gamma: 0.95, trpo: { maxKl: 0.06 } }
 

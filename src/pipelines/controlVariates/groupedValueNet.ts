@@ -3,7 +3,8 @@
  * the control variates here, one half of one task's episodes. Parameters are stacked along a
  * leading group axis (W_l [G, in, out], b_l [G, out]) and data padded to a common row count
  * ([G, N, obsDim + 1], a weight of 0 on padding), so a gradient of every group's loss is one batched
- * graph instead of G small ones (an iteration of 40 tasks fitted 160-560 graphs per stage before).
+ * graph instead of G small ones (at 40 tasks the meta-learned CV ran 3 graphs per network per round,
+ * 240 a round; the per-task value networks 80 x 20 Adam steps).
  *
  * The batched loss is the sum over groups of each group's own mean squared error; group g's slice of
  * its gradient with respect to the stacked parameters is the gradient of group g's loss alone, and
@@ -77,7 +78,8 @@ export const groupArrays = (p: ArrayParams, g: number): ArrayParams =>
 /**
  * Whether this backend runs a [G, N, in] x [G, in, out] BatchMatMul slower than G MatMuls of the same
  * sizes: tfjs-wasm (the meta-learned control variate's fit 2x slower batched) and the plain JS cpu
- * backend (1.15x) — measured by `npm run bench:cv`. There grouped data keep one small graph per group
+ * backend (1.15x) — measured with this module's stacked layout on every backend against one network at
+ * a time, the comparison `npm run bench:cv` makes. There grouped data keep one small graph per group
  * (`'per-group'`); each group's numbers still depend on its own data only.
  */
 const batchedIsSlow = (): boolean => ['wasm', 'cpu'].includes(tf.getBackend())

@@ -20,7 +20,6 @@ import {
   type CvSetup,
   type Fitted,
   type InOrderFit,
-  crossFitted,
   fitInOrder,
   halves,
   perState
@@ -30,11 +29,10 @@ import {
   disposeGrouped,
   groupedData,
   groupedGradArrays,
-  groupedPredict,
   meanOverGroups,
   tileArrays
 } from './groupedValueNet.js'
-import { type FitArrays, destandardised, featuresOf, fitArrays, initValueNet, valueMlp } from './valueNet.js'
+import { type FitArrays, crossFittedFromGroups, fitArrays, initValueNet, valueMlp } from './valueNet.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -69,7 +67,7 @@ export interface MetaValueFit {
   readonly learn: () => { readonly state: MetaCvState; readonly loss: number }
   /** After `learn`: task k's cross-fitted baseline values [E, T]. */
   readonly baselines: (k: number) => Float32Array
-  /** Drop what the fit keeps (its tensors live only inside `learn` and `baselines`). */
+  /** Free the groups' tensors (built by `learn` or `baselines`); once, after the last use. */
   readonly dispose: () => void
 }
 
@@ -89,89 +87,60 @@ export interface MetaValueFit {
 export const metaValueFit = (obsDim: number, state: MetaCvState, o: MetaCvOptions): MetaValueFit => {
   const spec = valueMlp(obsDim, o.hidden)
   const batches: EpisodeBatch[] = []
-  // per task: its halves and each half's training data (own target statistics); null with < 2 episodes
-  const fits: Array<{
-    readonly halves: readonly [EpisodeBatch, EpisodeBatch]
-    readonly data: readonly [FitArrays, FitArrays]
-  } | null> = []
+  // per task: each half's training data (own target statistics); null with fewer than 2 episodes
+  const fits: Array<readonly [FitArrays, FitArrays] | null> = []
   let final: ArrayParams | null = null
-  let values: Map<number, Float32Array> | null = null
+  let values: ReadonlyArray<Float32Array> | null = null
 
-  /** Group (k, a) for every task k with two halves: adapted on half a, scored on half 1 - a. */
-  const groups = () => fits.flatMap((f, k) => (f === null ? [] : ([0, 1] as const).map((a) => ({ k, a, ...f }))))
+  /** Group (k, h) for every task k with two halves: adapted on half h, scored on half 1 - h. */
+  const groups = () => fits.flatMap((f, k) => (f === null ? [] : ([0, 1] as const).map((h) => ({ k, h, data: f }))))
+
+  // The groups' data as tensors, built once on first use (the rounds and the baselines share the
+  // adaptation halves) and freed by `dispose`.
+  let adaptData: GroupedData | null = null
+  let scoreData: GroupedData | null = null
+  const adaptOn = (): GroupedData =>
+    (adaptData ??= groupedData(
+      groups().map((g) => g.data[g.h]),
+      obsDim + 1
+    ))
+  const scoreOn = (): GroupedData =>
+    (scoreData ??= groupedData(
+      groups().map((g) => g.data[1 - g.h]),
+      obsDim + 1
+    ))
 
   /** theta_V (tiled over groups) after one SGD step on each group's adaptation half. */
-  const adapted = (params: ArrayParams, adaptOn: GroupedData): ArrayParams => {
-    const tiled = tileArrays(params, adaptOn.groups)
-    return axpy(tiled, -o.innerLr, groupedGradArrays(spec, adaptOn, tiled).grads)
+  const adapted = (params: ArrayParams): ArrayParams => {
+    const tiled = tileArrays(params, adaptOn().groups)
+    return axpy(tiled, -o.innerLr, groupedGradArrays(spec, adaptOn(), tiled).grads)
   }
 
   const learnRounds = (): { params: ArrayParams; adam: AdamState; loss: number } => {
     let { params, adam } = state
     let loss = NaN
-    const gs = groups()
-    if (o.epochs === 0 || gs.length === 0) return { params, adam, loss }
-    const adaptOn = groupedData(
-      gs.map((g) => g.data[g.a]),
-      obsDim + 1
-    )
-    const scoreOn = groupedData(
-      gs.map((g) => g.data[1 - g.a]),
-      obsDim + 1
-    )
-    try {
-      for (let epoch = 0; epoch < o.epochs; epoch++) {
-        const scored = groupedGradArrays(spec, scoreOn, adapted(params, adaptOn))
-        const next = adamStep(params, meanOverGroups(scored.grads), adam, { lr: o.outerLr })
-        params = next.params
-        adam = next.state
-        loss = scored.meanLoss
-      }
-    } finally {
-      disposeGrouped(adaptOn)
-      disposeGrouped(scoreOn)
+    if (o.epochs === 0 || groups().length === 0) return { params, adam, loss }
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const scored = groupedGradArrays(spec, scoreOn(), adapted(params))
+      const next = adamStep(params, meanOverGroups(scored.grads), adam, { lr: o.outerLr })
+      params = next.params
+      adam = next.state
+      loss = scored.meanLoss
     }
     return { params, adam, loss }
   }
 
   /** Every task's cross-fitted baselines at theta_V = `p`, in one batched adaptation and prediction. */
-  const allBaselines = (p: ArrayParams): Map<number, Float32Array> => {
+  const allBaselines = (p: ArrayParams): ReadonlyArray<Float32Array> => {
     const gs = groups()
-    const out = new Map<number, Float32Array>()
-    batches.forEach((b, k) => {
-      if (fits[k] === null) out.set(k, new Float32Array(b.episodes * b.horizon))
-    })
-    if (gs.length === 0) return out
-    const adaptOn = groupedData(
-      gs.map((g) => g.data[g.a]),
-      obsDim + 1
-    )
-    let theta: ArrayParams
-    try {
-      theta = adapted(p, adaptOn)
-    } finally {
-      disposeGrouped(adaptOn)
-    }
-    // group (k, a) predicts half 1 - a of task k, in the statistics of half a
-    const predictOn = gs.map((g) => g.halves[1 - g.a])
-    const preds = groupedPredict(
+    const theta = gs.length === 0 ? p : adapted(p)
+    // group (k, h) predicts half 1 - h of task k, in the statistics of half h
+    return crossFittedFromGroups(
       spec,
       theta,
-      predictOn.map((h) => ({ x: featuresOf(h), rows: h.episodes * h.horizon })),
-      obsDim + 1
+      batches,
+      gs.map((g) => ({ k: g.k, h: g.h, stats: g.data[g.h] }))
     )
-    const index = new Map(gs.map((g, i) => [`${g.k}/${g.a}`, i]))
-    batches.forEach((b, k) => {
-      if (fits[k] === null) return
-      out.set(
-        k,
-        crossFitted(b, 1, (i, own) => {
-          const g = index.get(`${k}/${1 - i}`) ?? -1
-          return destandardised(preds[g], own, gs[g].data[gs[g].a])
-        })
-      )
-    })
-    return out
   }
 
   return {
@@ -179,8 +148,7 @@ export const metaValueFit = (obsDim: number, state: MetaCvState, o: MetaCvOption
       batches.push(b)
       if (b.episodes < 2) return void fits.push(null)
       const [h0, h1] = halves(b)
-      const data = (h: EpisodeBatch) => fitArrays(h, o.gamma, targetStats(h, o.gamma))
-      fits.push({ halves: [h0, h1], data: [data(h0), data(h1)] })
+      fits.push([fitArrays(h0, o.gamma, targetStats(h0, o.gamma)), fitArrays(h1, o.gamma, targetStats(h1, o.gamma))])
     },
     learn: () => {
       const r = learnRounds()
@@ -191,11 +159,14 @@ export const metaValueFit = (obsDim: number, state: MetaCvState, o: MetaCvOption
     baselines: (k) => {
       if (final === null) throw new Error('metaValueFit: baselines before learn')
       values ??= allBaselines(final)
-      const v = values.get(k)
+      const v = values[k]
       if (v === undefined) throw new Error(`metaValueFit: no task ${k}`)
       return v
     },
     dispose: () => {
+      for (const d of [adaptData, scoreData]) if (d !== null) disposeGrouped(d)
+      adaptData = null
+      scoreData = null
       values = null
     }
   }

@@ -83,11 +83,10 @@ export const fitValueBaselines = (
   o: ValueCvOptions,
   rngFor: (task: number, half: number) => Rng
 ): ReadonlyArray<Float32Array> => {
-  // group (k, h): trained on half h of task k, predicts half 1 - h
+  // group (k, h): trained on half h of task k, predicts half 1 - h (crossFittedFromGroups)
   const groups = batches.flatMap((b, k) => {
     if (b.episodes < 2) return []
-    const hs = halves(b)
-    return hs.map((fitOn, h) => ({ k, h, fitOn, predictOn: hs[1 - h] }))
+    return halves(b).map((fitOn, h) => ({ k, h, fitOn }))
   })
   if (groups.length === 0) return batches.map((b) => new Float32Array(b.episodes * b.horizon))
   const D = groups[0].fitOn.obsDim
@@ -105,13 +104,39 @@ export const fitValueBaselines = (
   } finally {
     disposeGrouped(data)
   }
-  const inputs = groups.map((g) => ({ x: featuresOf(g.predictOn), rows: g.predictOn.episodes * g.predictOn.horizon }))
-  const preds = groupedPredict(spec, p, inputs, D + 1)
+  return crossFittedFromGroups(
+    spec,
+    p,
+    batches,
+    groups.map((g, i) => ({ k: g.k, h: g.h, stats: fits[i] }))
+  )
+}
+
+/**
+ * Every task's cross-fitted baselines from grouped networks (stacked parameters `p`): group i,
+ * `groups[i]`, was fitted on half `h` of task `k` and predicts its other half, de-standardised with
+ * the statistics of the half it was fitted on. One batched prediction; a task of fewer than 2
+ * episodes (no group) gets zeros.
+ */
+export const crossFittedFromGroups = (
+  spec: MlpSpec,
+  p: ArrayParams,
+  batches: ReadonlyArray<EpisodeBatch>,
+  groups: ReadonlyArray<{ readonly k: number; readonly h: number; readonly stats: { mean: number; std: number } }>
+): ReadonlyArray<Float32Array> => {
+  if (groups.length === 0) return batches.map((b) => new Float32Array(b.episodes * b.horizon))
+  const predictOn = groups.map((g) => halves(batches[g.k])[1 - g.h])
+  const preds = groupedPredict(
+    spec,
+    p,
+    predictOn.map((b) => ({ x: featuresOf(b), rows: b.episodes * b.horizon })),
+    batches[groups[0].k].obsDim + 1
+  )
   const index = new Map(groups.map((g, i) => [`${g.k}/${g.h}`, i]))
   return batches.map((b, k) =>
     crossFitted(b, 1, (i, own) => {
       const g = index.get(`${k}/${1 - i}`) ?? -1
-      return destandardised(preds[g], own, fits[g])
+      return destandardised(preds[g], own, groups[g].stats)
     })
   )
 }
