@@ -263,7 +263,9 @@ class Pipeline:
         return (torch.exp(prefix) * r + (1 - e_own) * b - (1 - torch.exp(before)) * (1 - e_own) * b).sum()
 
     def adapt(self, theta):
-        th = self.tiled(theta)
+        return self.adapt_tiled(self.tiled(theta))
+
+    def adapt_tiled(self, th):
         j = self.tmaml(th, self.pre, self.behaviour)
         g = torch.autograd.grad(j, [th[k] for k in self.keys], create_graph=True)
         step = self.alpha / (self.E * self.T)
@@ -342,11 +344,24 @@ class Pipeline:
         L0 = float(L0)
         dot = lambda a, b: float((a.double() * b.double()).sum())
 
+        # The meta-KL's Hessian at theta_old as J^T F J, as the pipeline forms it (src/pipelines/meta.ts,
+        # metaKlHessianProduct): J v by a backward pass through the adaptation (one inner step, so J
+        # is symmetric), F by a double backward through the policy at the old adapted parameters,
+        # then J^T. Equal to the double backward of the KL at theta_old.
+        phi_old = {k: t.detach() for k, t in self.adapt(th).items()}
+
         def fvp(v):
-            _, kl = self.ratio_and_kl(th, old)
-            gk = torch.autograd.grad(self.over_tasks(kl, self.post_mask), ps, create_graph=True)
             vs = self.unflat(v)
-            h = torch.autograd.grad(sum((gi * vs[k]).sum() for gi, k in zip(gk, self.keys)), ps)
+            tt = self.tiled(th)
+            a = self.adapt_tiled(tt)
+            jv = torch.autograd.grad(sum((a[k] * vs[k].unsqueeze(0)).sum() for k in self.keys), [tt[k] for k in self.keys])
+            phi = {k: t.clone().requires_grad_(True) for k, t in phi_old.items()}
+            mean, ls = self.mean(phi, self.post["obs"]), self.log_std(phi)
+            kl = self.over_tasks(self.kl(old["mean"], old["ls"], mean, ls), self.post_mask)
+            gk = torch.autograd.grad(kl, [phi[k] for k in self.keys], create_graph=True)
+            fjv = torch.autograd.grad(sum((gi * ji).sum() for gi, ji in zip(gk, jv)), [phi[k] for k in self.keys])
+            a = self.adapt(th)
+            h = torch.autograd.grad(sum((a[k] * f).sum() for k, f in zip(self.keys, fjv)), ps)
             return torch.cat([x.reshape(-1) for x in h]) + float(c["damping"]) * v
 
         x, r, d = torch.zeros_like(g), g.clone(), g.clone()

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import type { ArrayParams } from '../graph/nn.js'
 import { type TmamlError, numericalError } from '../base/errors.js'
-import { type Params, disposeParams, hessianVectorProduct, valueAndGrads } from '../graph/autodiff.js'
+import { type Params, disposeParams, valueAndGrads } from '../graph/autodiff.js'
 import type { ExperimentConfig } from './config.js'
 import {
   type MetaProblem,
@@ -22,7 +22,7 @@ import {
   klAndClipFraction,
   lrAndKl,
   lrObjective,
-  metaKl,
+  metaKlHessianProduct,
   oldAdapted,
   vpgObjective
 } from './meta.js'
@@ -170,7 +170,6 @@ export const trpoStep = (
 ): E.Either<TmamlError, OuterResult> =>
   withOldPolicy(m, p, (thetaOld, old) => {
     const L = lrObjective(m, old)
-    const K = metaKl(m, old)
     const LK = lrAndKl(m, old)
     const { value: L0, grad } = gradientArrays(p, L)
     const ok = checkFinite('meta-gradient', grad, L0)
@@ -179,10 +178,10 @@ export const trpoStep = (
     const fisherTasks = Math.max(1, Math.round(cfg.trpo.fisherSubsample * m.tasks))
     const sub = fisherTasks < m.tasks ? firstTasks(m, fisherTasks) : m
     const subOld = sub === m ? old : oldAdapted(sub, thetaOld)
-    const Ksub = sub === m ? K : metaKl(sub, subOld)
+    const curvature = metaKlHessianProduct(sub, subOld, thetaOld)
     const fvp = (v: Float32Array): Float32Array => {
       const direction = toTensors(unflatten(p, v))
-      const hv = hessianVectorProduct(Ksub)(thetaOld, direction)
+      const hv = curvature(direction)
       const out = flatten(toArrays(hv))
       disposeParams(hv)
       disposeParams(direction)

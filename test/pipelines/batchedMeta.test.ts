@@ -17,6 +17,7 @@ import {
   lrObjective,
   makeMetaProblem,
   metaKl,
+  metaKlHessianProduct,
   oldAdapted,
   vpgObjective
 } from '../../src/pipelines/meta.js'
@@ -176,4 +177,70 @@ describe('pipelines/meta (task-batched)', () => {
     })
     ;[sub, two, m].forEach(disposeMetaProblem)
   })
+
+  // TRPO's product J^T F J (meta.ts) against the double backward of the meta-KL: equal at theta_old,
+  // where the KL's gradient in the adapted parameters is 0; away from it the dropped term
+  // grad KL . d^2 theta' is not 0 and the two must differ (the comparison can fail).
+  for (const innerSteps of [1, 2])
+    for (const est of builtinEstimators) {
+      it(`${est.name}, ${innerSteps} inner step(s): TRPO's J^T F J product is the meta-KL's Hessian at theta_old`, async () => {
+        const deps = point2dDeps(sampler(), { tasksPerBatch: 3, rolloutsPerTask: 4, innerSteps }, 6, [5])
+        const data = await iterationData(deps, est, randomPolicy(deps.policy, 5))
+        const before = tf.memory().numTensors
+        const m = makeMetaProblem({
+          policy: deps.policy,
+          estimator: est,
+          alpha: deps.cfg.innerLr,
+          gamma: deps.cfg.gamma,
+          normalizeAdvantages: true,
+          pre: data.pre,
+          post: data.post
+        })
+        const rng = rngAt(11, 'direction')
+        const v = unflatten(
+          data.theta,
+          flatten(data.theta).map(() => rng.normal())
+        )
+        const away = axpy(data.theta, 0.3, v)
+        const both = (p: ArrayParams) =>
+          at(p, (t) => {
+            const old = oldAdapted(m, t)
+            const out = at(v, (d) => {
+              const x = metaKlHessianProduct(m, old, t)(d)
+              const y = hessianVectorProduct(metaKl(m, old))(t, d)
+              const r = [flat(x), flat(y)] as const
+              disposeParams(x)
+              disposeParams(y)
+              return r
+            })
+            disposeOldAdapted(old)
+            return out
+          })
+        const [x, y] = both(data.theta)
+        expect(relErr(x, y)).toBeLessThan(1e-4)
+        // Away from theta_old, with the old policy moved there too: the KL is again 0 at its minimum,
+        // so the products must agree again; a stale theta_old (old policy at theta, product at away)
+        // must not.
+        const [xa, ya] = both(away)
+        expect(relErr(xa, ya)).toBeLessThan(1e-4)
+        const stale = at(data.theta, (t) => {
+          const old = oldAdapted(m, t)
+          const out = at(away, (ta) =>
+            at(v, (d) => {
+              const a = metaKlHessianProduct(m, old, ta)(d)
+              const b = hessianVectorProduct(metaKl(m, old))(ta, d)
+              const r = relErr(flat(a), flat(b))
+              disposeParams(a)
+              disposeParams(b)
+              return r
+            })
+          )
+          disposeOldAdapted(old)
+          return out
+        })
+        expect(stale).toBeGreaterThan(1e-2)
+        disposeMetaProblem(m)
+        expect(tf.memory().numTensors).toBe(before)
+      })
+    }
 })
