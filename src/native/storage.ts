@@ -31,7 +31,7 @@ export interface PoolOptions {
 /**
  * Defaults: arrays of >= 1024 elements, at most a quarter of physical memory (TMAML_NATIVE_POOL_MB
  * overrides; 0 disables). Why bounded by the working set and not by a fixed size: a meta-KL HVP of
- * TRPO at 20 tasks x 20 episodes x 100 steps keeps ~1.9 GB of native outputs alive at its peak, and
+ * TRPO at 20 tasks x 20 episodes x 100 steps, as a double backward, kept ~1.9 GB of native outputs alive at its peak, and
  * with a 1 GiB pool half of its allocations missed and the HVP took 3x as long (4.2-4.5 s against
  * 1.3-1.5 s measured in one session, at the same 1.93 GiB resident size: the missed arrays stay
  * resident until V8 collects them anyway). Keeping no more than the peak live bytes means the pool

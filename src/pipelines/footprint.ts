@@ -37,8 +37,10 @@ const f32 = 4
 const runtimeBase = 300e6
 const perWorker = 80e6
 /**
- * Tensors the tape keeps per unit and sample, through the inner steps and the outer gradient; TRPO's
- * Hessian-vector products through the adaptation keep about four times as much.
+ * Tensors the tape keeps per unit and sample, through the inner steps and the outer gradient. TRPO's
+ * meta-KL products (J^T F J, src/pipelines/meta.ts) keep less than the meta-gradient does (measured
+ * at 20 x 20 x 100: 450 MB of live native arrays at the product's peak against 569 MB for the VPG
+ * meta-gradient; the double backward they replaced kept 1.83 GB), so TRPO needs no extra factor.
  */
 const tapeFactor = 14
 /** The same for a control-variate network's fit (first order only). */
@@ -70,7 +72,7 @@ export const estimateFootprint = (cfg: ExperimentConfig, dims: EnvDims): Footpri
   // obs, actions, reward, mask, baseline per step; the sampler's chunks are a second copy.
   const episodes = 2 * f32 * (o + a + 3) * (samples + evalSamples)
   const widths = o + sum(cfg.hidden) + 2 * a
-  const autodiff = tapeFactor * f32 * widths * samples * (cfg.outer === 'trpo' ? 4 : 1)
+  const autodiff = tapeFactor * f32 * widths * samples
   const P = mlpParams(o, cfg.hidden, a) + a
   // Adapted parameters per task and inner step, with their gradients; Adam's moments.
   const parameters = f32 * P * (4 * K * (S + 1) + 3)
