@@ -310,7 +310,8 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
                          cv: ${controlVariateChoices}
                          (default: meta for tmaml*, linear otherwise)
   --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
-  --parallel P           runs at a time (default 2)
+  --parallel P           runs at a time (default 2; fewer when that many runs' estimated memory
+                         exceeds the machine's or TMAML_MEMORY_LIMIT_MB, said on stderr)
   --tasks N --rollouts N --horizon N (0 = env default)
   --outer vpg|trpo|ppo   --outer-lr X   --inner-lr X   (defaults: the config's; without one vpg, 1e-3, 0.1)
   --workers N            sampler threads per run (default 0)
