@@ -40,6 +40,7 @@ import {
   publishedSize,
   runPipeline
 } from './pipelineWorkload.js'
+import { positiveIntFlag } from '../flags.js'
 import { type TorchPipelineReport, type TorchReport, runTorchPipeline, runTorchReference } from './torchReference.js'
 import {
   type Formulation,
@@ -137,11 +138,7 @@ interface JsonRow {
   readonly torchStats?: Readonly<Record<string, number>>
 }
 
-const positiveInt = (flag: string, v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got ${v}`)
-  return n
-}
+const positiveInt = (flag: string, v: string): number => positiveIntFlag('bench:autodiff', flag, v)
 
 /** The workload suite: rows per backend and formulation, and torch's report. */
 const workloadSuite = async (

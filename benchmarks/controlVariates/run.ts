@@ -27,6 +27,7 @@ import { initMetaCv, metaValueStep } from '../../src/pipelines/controlVariates/m
 import { fitValueBaselines } from '../../src/pipelines/controlVariates/valueNet.js'
 import type { EpisodeBatch } from '../../src/pipelines/episodes.js'
 import { perTaskMetaValueStep, perTaskValueBaselines } from '../../test/support/perTaskValueNets.js'
+import { positiveIntFlag, usageExit } from '../flags.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -39,14 +40,7 @@ const { values: flags } = parseArgs({
   }
 })
 
-const positive = (name: string, v: string): number => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench:cv: --${name} must be a positive integer, got '${v}'`)
-    process.exit(2)
-  }
-  return n
-}
+const positive = (name: string, v: string): number => positiveIntFlag('bench:cv', name, v)
 const K = positive('tasks', flags.tasks)
 const nE = positive('episodes', flags.episodes)
 const reps = positive('reps', flags.reps)
@@ -54,10 +48,7 @@ const horizons = flags.horizons.split(',').map((h) => positive('horizons', h))
 const D = 17
 const backends = flags.backends.split(',')
 for (const b of backends)
-  if (!BackendChoice.is(b)) {
-    console.error(`bench:cv: --backends: unknown backend '${b}' (one of native, wasm, cpu, tensorflow)`)
-    process.exit(2)
-  }
+  if (!BackendChoice.is(b)) usageExit('bench:cv', `--backends: unknown backend '${b}' (one of native, wasm, cpu, tensorflow)`)
 
 const batchOf = (k: number, T: number): EpisodeBatch => {
   const r = rngAt(k, 'bench-cv')

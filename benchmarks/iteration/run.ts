@@ -34,6 +34,7 @@ import { type Sampler, makeSampler, streamSampler } from '../../src/pipelines/sa
 import { trainDeps } from '../../src/pipelines/stages.js'
 import { sequentialIteration, standardIteration } from '../../src/pipelines/streaming.js'
 import { initialState, metaTrain } from '../../src/pipelines/train.js'
+import { positiveIntFlag, usageExit } from '../flags.js'
 
 const pipelines = { streamed: standardIteration, sequential: sequentialIteration } as const
 type Pipeline = keyof typeof pipelines
@@ -149,14 +150,9 @@ const main = async (): Promise<number> => {
   const chosen = values.pipelines.split(',')
   const unknown = chosen.filter((p) => !(p in pipelines))
   if (unknown.length > 0) {
-    console.error(`--pipelines: unknown ${unknown.join(', ')} (streamed, sequential)`)
-    return 2
+    return usageExit('bench:iteration', `--pipelines: unknown ${unknown.join(', ')} (streamed, sequential)`)
   }
-  const timed = Number(values.iterations)
-  if (!Number.isInteger(timed) || timed < 1) {
-    console.error(`--iterations must be an integer >= 1, got ${values.iterations}`)
-    return 2
-  }
+  const timed = positiveIntFlag('bench:iteration', 'iterations', values.iterations)
   const configs: ExperimentConfig[] = []
   for (const outer of values.outers.split(',')) {
     const cfg = resolveConfig({

@@ -20,6 +20,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { parseArgs } from 'node:util'
 import { learn2learnTrpo } from '../../src/pipelines/config.js'
+import { positiveIntFlag, usageExit } from '../flags.js'
 
 /** learn2learn MAML-TRPO, HalfCheetah forward/backward, 20 x 20, one inner step: post-adaptation return. */
 const anchor = {
@@ -85,13 +86,9 @@ const main = (): number => {
     }
   })
   const seeds = parseSeeds(values.seeds)
-  const iterations = Number(values.iterations)
-  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0) || !(Number.isInteger(iterations) && iterations > 0)) {
-    console.error(
-      'bench:learning: --seeds takes a list (1,2,3) or range (1-3) of integers; --iterations an integer > 0'
-    )
-    return 2
-  }
+  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
+    return usageExit('bench:learning', `--seeds takes a list (1,2,3) or range (1-3) of integers >= 0, got '${values.seeds}'`)
+  const iterations = positiveIntFlag('bench:learning', 'iterations', values.iterations)
   const user = values.config !== undefined ? (JSON.parse(fs.readFileSync(values.config, 'utf8')) as object) : {}
   const out = values.out ?? path.join('benchmarks', 'results', `learning-halfcheetah-dir-${values.estimator}.json`)
   fs.mkdirSync(values.runs, { recursive: true })
