@@ -48,7 +48,8 @@ const horizons = flags.horizons.split(',').map((h) => positive('horizons', h))
 const D = 17
 const backends = flags.backends.split(',')
 for (const b of backends)
-  if (!BackendChoice.is(b)) usageExit('bench:cv', `--backends: unknown backend '${b}' (one of native, wasm, cpu, tensorflow)`)
+  if (!BackendChoice.is(b))
+    usageExit('bench:cv', `--backends: unknown backend '${b}' (one of native, wasm, cpu, tensorflow)`)
 
 const batchOf = (k: number, T: number): EpisodeBatch => {
   const r = rngAt(k, 'bench-cv')

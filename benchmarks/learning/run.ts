@@ -87,7 +87,10 @@ const main = (): number => {
   })
   const seeds = parseSeeds(values.seeds)
   if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
-    return usageExit('bench:learning', `--seeds takes a list (1,2,3) or range (1-3) of integers >= 0, got '${values.seeds}'`)
+    return usageExit(
+      'bench:learning',
+      `--seeds takes a list (1,2,3) or range (1-3) of integers >= 0, got '${values.seeds}'`
+    )
   const iterations = positiveIntFlag('bench:learning', 'iterations', values.iterations)
   const user = values.config !== undefined ? (JSON.parse(fs.readFileSync(values.config, 'utf8')) as object) : {}
   const out = values.out ?? path.join('benchmarks', 'results', `learning-halfcheetah-dir-${values.estimator}.json`)

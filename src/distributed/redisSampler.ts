@@ -3,7 +3,7 @@
  * `tmaml worker` processes on any machine that reaches the same Redis server (BullMQ queue
  * `tmaml:chunks`).
  *
- * 1. The request is validated here (`validateRequest`, as the local sampler does), then uploaded once:
+ * 1. The request is validated (`validateRequest`, by `chunkedSampler` as for the local sampler), then uploaded once:
  *    its description and each parameter set under keys named by (run, content digest).
  * 2. Its episodes are split into chunks within a task (at most `maxChunkEpisodes` each), one BullMQ job
  *    per chunk with id (run, stream, task, chunk, digest): the job carries only that reference.
@@ -28,14 +28,13 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { Observable } from 'rxjs'
 import { decodeWith, invalidInput, resourceError, type TmamlError } from '../base/errors.js'
-import { chunkEnvEvents, chunkJob, taskAssembler } from '../pipelines/sampler/chunk.js'
+import { chunkEnvEvents, chunkJob } from '../pipelines/sampler/chunk.js'
 import { describeChunk } from '../pipelines/sampler/pool.js'
 import type { ChunkJob, ChunkResult } from '../pipelines/sampler/protocol.js'
-import { validateRequest, type ValidRequest } from '../pipelines/sampler/request.js'
-import { SampleError, streamSampler } from '../pipelines/sampler/stream.js'
-import type { EpisodeBatch, RolloutRequest, Sampler, SamplerEvent } from '../pipelines/sampler/types.js'
+import type { ValidRequest } from '../pipelines/sampler/request.js'
+import { chunkedSampler } from '../pipelines/sampler/stream.js'
+import type { Sampler, SamplerEvent } from '../pipelines/sampler/types.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
 import { chunkJobId, queueNames, queuePrefix, requestKeys, workersKey, type RequestKeys } from './keys.js'
 import { RunId, decodeNote, decodeResult, encodeRequest, type ChunkJobData, type EncodedRequest } from './wire.js'
@@ -432,34 +431,19 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
 
   const inFlight = new Set<Promise<unknown>>()
 
-  const sample$ = (u: RolloutRequest): Observable<EpisodeBatch> =>
-    new Observable<EpisodeBatch>((sub) => {
-      if (closed) return sub.error(new SampleError(closedError))
-      const valid = validateRequest(u)
-      if (E.isLeft(valid)) return sub.error(new SampleError(valid.left))
-      const req = valid.right
-      const planned = planFor(req)
-      const tasks = taskAssembler(req, planned.jobs)
-      let cancelled = false
-      const running = run1(
-        req,
-        planned,
-        (job, r) => tasks.add(job, r).forEach((b) => sub.next(b)),
-        () => cancelled
-      ).then((r) => (E.isLeft(r) ? sub.error(new SampleError(r.left)) : sub.complete()))
-      inFlight.add(running)
-      void running.finally(() => inFlight.delete(running))
-      return () => {
-        cancelled = true
-      }
-    })
-
   return E.right(
-    streamSampler({
+    chunkedSampler({
       workers: 0,
-      sample$,
+      where,
+      plan: planFor,
+      run: (req, planned, onChunk, signal) => {
+        const running = run1(req, planned, onChunk, () => signal.aborted)
+        inFlight.add(running)
+        void running.finally(() => inFlight.delete(running))
+        return running
+      },
       close: async () => {
-        if (closed) return
+        // run1 sees this flag and fails its request with closedError; then wait for each to clean up.
         closed = true
         await Promise.all([...inFlight])
         await queue.close().catch(() => undefined)

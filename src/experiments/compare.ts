@@ -338,7 +338,10 @@ export const runsThatFit = (
     const env = getEnvSpec(cfg.env)
     if (E.isLeft(env)) continue
     const horizon = cfg.horizon > 0 ? cfg.horizon : env.right.horizon
-    perRun = Math.max(perRun, estimateFootprint(cfg, { obsDim: env.right.obsDim, actDim: env.right.actDim, horizon }).bytes)
+    perRun = Math.max(
+      perRun,
+      estimateFootprint(cfg, { obsDim: env.right.obsDim, actDim: env.right.actDim, horizon }).bytes
+    )
   }
   const fit = perRun > 0 ? Math.floor(limit / perRun) : parallel
   return { atOnce: Math.max(1, Math.min(parallel, fit)), perRun }
@@ -376,7 +379,11 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   }
   const log = (s: string) => void process.stderr.write(`${s}\n`)
   const limit = o.memoryLimit ?? memoryLimit()
-  const { atOnce, perRun: runBytes } = runsThatFit(Math.min(o.parallel, Math.max(1, todo.length)), todo.map((t) => t.run.config), limit)
+  const { atOnce, perRun: runBytes } = runsThatFit(
+    Math.min(o.parallel, Math.max(1, todo.length)),
+    todo.map((t) => t.run.config),
+    limit
+  )
   log(
     `compare ${o.env}: ${o.methods.map((m) => `${m.label} (${m.estimator.name}, cv ${m.cv.name})`).join(', ')}; ` +
       `${o.seeds} seeds x ${o.iterations} iterations of ${o.tasks} tasks x ${o.rollouts} episodes, outer ${o.outer}; ` +

@@ -247,7 +247,14 @@ describe('pipelines/footprint', () => {
     // Before the meta-KL products took the J^T F J form TRPO peaked at ~2.9x VPG's size (point2d
     // 40 x 20 x 100: 3.91 GB against 1.35 GB); now at the same size, so the estimate has no TRPO factor.
     const f = estimateFootprint(
-      cfg({ tasksPerBatch: 20, rolloutsPerTask: 20, evalEvery: 0, outer: 'trpo', estimator: 'maml', controlVariate: 'linear' }),
+      cfg({
+        tasksPerBatch: 20,
+        rolloutsPerTask: 20,
+        evalEvery: 0,
+        outer: 'trpo',
+        estimator: 'maml',
+        controlVariate: 'linear'
+      }),
       cheetah
     )
     expect(f.bytes).toBeGreaterThan(0.92e9)

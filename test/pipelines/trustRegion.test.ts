@@ -67,9 +67,7 @@ const hvpVersusFiniteDifferences = (
   const K = metaKl(m, old)
   const dir = toTensors(v)
   const hv =
-    form === 'double backward'
-      ? hessianVectorProduct(K)(thetaOld, dir)
-      : metaKlHessianProduct(m, old, thetaOld)(dir)
+    form === 'double backward' ? hessianVectorProduct(K)(thetaOld, dir) : metaKlHessianProduct(m, old, thetaOld)(dir)
   const product = flat(hv)
   const gradAt = (p: ArrayParams): Float32Array => {
     const t = toTensors(p)

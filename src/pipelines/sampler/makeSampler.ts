@@ -25,14 +25,12 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { invalidInput, resourceError, type TmamlError } from '../../base/errors.js'
-import { Observable } from 'rxjs'
-import { chunkEnvEvents, chunkJob, planChunks, taskAssembler } from './chunk.js'
+import { invalidInput, type TmamlError } from '../../base/errors.js'
+import { chunkEnvEvents, chunkJob, planChunks } from './chunk.js'
 import { makeChunkPool } from './pool.js'
 import type { ChunkResult } from './protocol.js'
-import { validateRequest } from './request.js'
-import { SampleError, streamSampler } from './stream.js'
-import type { EpisodeBatch, RolloutRequest, Sampler, SamplerEvent, SamplerOptions } from './types.js'
+import { chunkedSampler } from './stream.js'
+import type { Sampler, SamplerEvent, SamplerOptions } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
 // the sampler
@@ -98,49 +96,35 @@ export const makeSampler = async (opts: SamplerOptions): Promise<E.Either<TmamlE
     spawnWorker: opts.spawnWorker
   })
   if (E.isLeft(pool)) return pool
-  let closed = false
-  const closedError = resourceError('sampler', 'the sampler was closed')
-
-  const sample$ = (u: RolloutRequest): Observable<EpisodeBatch> =>
-    new Observable<EpisodeBatch>((sub) => {
-      if (closed) return sub.error(new SampleError(closedError))
-      const valid = validateRequest(u)
-      if (E.isLeft(valid)) return sub.error(new SampleError(valid.left))
-      const req = valid.right
-      const total = req.tasks.length * req.episodesPerTask
-      const ranges = planChunks(total, Math.max(1, workers) * (workers === 0 ? 1 : chunksPerWorker), maxChunkEpisodes)
-      const jobs = ranges.map((range, c) => chunkJob(req, c, range))
-      const tasks = taskAssembler(req, jobs)
-      const cancel = new AbortController()
-      const onDone = (r: ChunkResult, worker: number): void => {
-        const job = jobs[r.chunk]
-        emit({
-          _tag: 'ChunkDone',
-          chunk: r.chunk,
-          worker,
-          episodes: r.n,
-          steps: r.steps,
-          seconds: r.seconds,
-          heapBytes: r.heapBytes
-        })
-        chunkEnvEvents(job, r).forEach(emit)
-        for (const batch of tasks.add(job, r)) sub.next(batch)
-      }
-      void pool.right
-        .run(jobs, onDone, cancel.signal)
-        .then((r) => (E.isLeft(r) ? sub.error(new SampleError(r.left)) : sub.complete()))
-      return () => cancel.abort()
-    })
-
   return E.right(
-    streamSampler({
+    chunkedSampler({
       workers,
-      sample$,
-      close: async () => {
-        if (closed) return
-        closed = true
-        await pool.right.close()
-      }
+      where: 'sampler',
+      plan: (req) => {
+        const total = req.tasks.length * req.episodesPerTask
+        const ranges = planChunks(total, Math.max(1, workers) * (workers === 0 ? 1 : chunksPerWorker), maxChunkEpisodes)
+        return { jobs: ranges.map((range, c) => chunkJob(req, c, range)) }
+      },
+      run: (_, { jobs }, onChunk, signal) =>
+        pool.right.run(
+          jobs,
+          (r: ChunkResult, worker: number) => {
+            const job = jobs[r.chunk]
+            emit({
+              _tag: 'ChunkDone',
+              chunk: r.chunk,
+              worker,
+              episodes: r.n,
+              steps: r.steps,
+              seconds: r.seconds,
+              heapBytes: r.heapBytes
+            })
+            chunkEnvEvents(job, r).forEach(emit)
+            onChunk(job, r)
+          },
+          signal
+        ),
+      close: () => pool.right.close()
     })
   )
 }

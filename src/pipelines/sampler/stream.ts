@@ -12,8 +12,11 @@
  * @packageDocumentation
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { type Observable, defer, from, lastValueFrom, mergeMap, throwError, toArray } from 'rxjs'
-import { type TmamlError, formatError } from '../../base/errors.js'
+import { Observable, defer, from, lastValueFrom, mergeMap, throwError, toArray } from 'rxjs'
+import { type TmamlError, formatError, resourceError } from '../../base/errors.js'
+import { type ChunkJob, type ChunkResult } from './protocol.js'
+import { type ValidRequest, validateRequest } from './request.js'
+import { taskAssembler } from './chunk.js'
 import type { EpisodeBatch, RolloutRequest, Sampler } from './types.js'
 
 // -------------------------------------------------------------------------------------------------
@@ -82,6 +85,62 @@ export const streamSampler = (s: Omit<Sampler, 'sample'>): Sampler => ({
   sample: (req) => collectBatches(req, s.sample$(req)),
   close: s.close
 })
+
+/** How a chunked sampler runs one request's chunk jobs (see `chunkedSampler`). */
+export interface ChunkRunner<P extends { readonly jobs: ReadonlyArray<ChunkJob> }> {
+  readonly workers: number
+  /** Who is speaking in errors ("sampler", "redis sampler at ..."). */
+  readonly where: string
+  /** The request's chunk jobs (and anything else `run` needs of the plan). */
+  readonly plan: (req: ValidRequest) => P
+  /**
+   * Run every job of `planned`, calling `onChunk` once per job as its result arrives; resolve when all
+   * did or to what failed. `signal` aborts when the subscriber unsubscribes.
+   */
+  readonly run: (
+    req: ValidRequest,
+    planned: P,
+    onChunk: (job: ChunkJob, result: ChunkResult) => void,
+    signal: AbortSignal
+  ) => Promise<E.Either<TmamlError, unknown>>
+  /** Release the runner's resources; called once, by the sampler's first `close`. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * A sampler whose requests are planned into chunk jobs and run by `r`: the one definition of what
+ * `sample$` does around the running (refuse after close, validate the request, assemble each task's
+ * batch from its chunks and emit it when the last one arrives, abort on unsubscribe). The local pool
+ * and the Redis sampler differ only in their `ChunkRunner`.
+ *
+ * @category constructors
+ */
+export const chunkedSampler = <P extends { readonly jobs: ReadonlyArray<ChunkJob> }>(r: ChunkRunner<P>): Sampler => {
+  let closed = false
+  const closedError = resourceError(r.where, 'the sampler was closed')
+  return streamSampler({
+    workers: r.workers,
+    sample$: (u) =>
+      new Observable<EpisodeBatch>((sub) => {
+        if (closed) return sub.error(new SampleError(closedError))
+        const valid = validateRequest(u)
+        if (E.isLeft(valid)) return sub.error(new SampleError(valid.left))
+        const req = valid.right
+        const planned = r.plan(req)
+        const tasks = taskAssembler(req, planned.jobs)
+        const cancel = new AbortController()
+        void r
+          .run(req, planned, (job, result) => tasks.add(job, result).forEach((b) => sub.next(b)), cancel.signal)
+          .then((res) => (E.isLeft(res) ? sub.error(new SampleError(res.left)) : sub.complete()))
+        return () => cancel.abort()
+      }),
+    close: async () => {
+      if (closed) return
+      closed = true
+      await r.close()
+    }
+  })
+}
 
 /**
  * A sampler from its promise form (a wrapper, a test double): `sample$` emits every batch once the
