@@ -61,9 +61,9 @@ type FlagValues = Readonly<Record<string, unknown>>
 
 /** A sub-command: its flags parsed against `names` (--help and bad flags end it: exit 0 / 2), then `body`. */
 const subcommand =
-  (names: string, helpText: string, body: (v: FlagValues) => Promise<number>) =>
+  (names: string, helpText: string, body: (v: FlagValues) => Promise<number>, switches = '') =>
   async (argv: ReadonlyArray<string>): Promise<number> => {
-    const flags = parseFlags(argv, flagOptions(names), helpText)
+    const flags = parseFlags(argv, flagOptions(names, switches), helpText)
     if (E.isLeft(flags)) return flags.left
     const loaded = await loadEstimatorFlags(flags.right)
     return E.isLeft(loaded) ? usageError(loaded.left, helpText) : body(loaded.right)
@@ -100,12 +100,18 @@ const loadEstimatorFlags = async (v: FlagValues): Promise<E.Either<string, FlagV
 const onEnv = (
   names: string,
   helpText: string,
-  body: (v: FlagValues, env: string) => Promise<number>
+  body: (v: FlagValues, env: string) => Promise<number>,
+  switches = ''
 ): ((argv: ReadonlyArray<string>) => Promise<number>) =>
-  subcommand(names, helpText, async (v) => {
-    const env = envFlag(v['env'])
-    return E.isLeft(env) ? usageError(env.left, helpText) : body(v, env.right)
-  })
+  subcommand(
+    names,
+    helpText,
+    async (v) => {
+      const env = envFlag(v['env'])
+      return E.isLeft(env) ? usageError(env.left, helpText) : body(v, env.right)
+    },
+    switches
+  )
 
 /** What an experiment finished with: the files it wrote and its duration, or why it failed (exit 1). */
 const reported = (
@@ -321,6 +327,8 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --smooth W             moving average of the curves over W iterations (default 1)
   --out DIR              run folders (default runs/experiments/compare-<env>)
   --figure PATH          figure/table base path (default <out>/compare-<env>)
+  --report               run nothing: draw the figure and table from the run folders as they are,
+                         every run cut to the iterations the least advanced one has (said in the table)
   --backend B            ${backendChoices}
                          (${backendDefault});
                          the runs inherit it`
@@ -366,10 +374,12 @@ const compare = onEnv(
       out,
       figure: stringFlag(v['figure'], `${out}/compare-${env}`),
       backend: backend.right,
-      base: base.right
+      base: base.right,
+      reportOnly: v['report'] === true
     })
     return reported('compare', r)
-  }
+  },
+  'report'
 )
 
 // ---------------------------------------------------------------------------------------------

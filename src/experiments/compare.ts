@@ -81,6 +81,11 @@ export interface CompareOptions {
   readonly progressEveryMs?: number
   /** The memory all runs together may use, in bytes (default `memoryLimit()`: the machine's). */
   readonly memoryLimit?: number
+  /**
+   * Run nothing: report the run folders as they are, every curve cut to the iterations the least
+   * advanced run has (a long comparison looked at before it ends). The CLI's `--report`.
+   */
+  readonly reportOnly?: boolean
 }
 
 /** One (method, seed) run. */
@@ -298,6 +303,17 @@ export const finalRows = (curves: Curves, k: number): ReadonlyArray<FinalRow> =>
     return { method, finals, mean: s.mean, std: s.std, iterations: Math.min(...runs.map((ys) => ys.length)) }
   })
 
+/** Every run's curve cut to its first `n` iterations. */
+const cutCurves = (curves: Curves, n: number): Curves =>
+  curves.map(({ method, runs }) => ({ method, runs: runs.map((ys) => ys.slice(0, n)) }))
+
+/** The iterations run `i` of `runs` has in `curves` (curves hold the runs method by method, in order). */
+const reachedOf = (curves: Curves, runs: ReadonlyArray<RunSpec>, i: number): number => {
+  const label = runs[i].method.label
+  const k = runs.filter((r, j) => j < i && r.method.label === label).length
+  return curves.find((c) => c.method === label)?.runs[k]?.length ?? 0
+}
+
 const readCurves = async (o: CompareOptions, runs: ReadonlyArray<RunSpec>): Promise<E.Either<TmamlError, Curves>> => {
   const out: { method: string; runs: number[][] }[] = []
   for (const m of o.methods) {
@@ -367,6 +383,13 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
     if (E.isLeft(st)) return st
     const status = st.right
     if (status._tag === 'Done') continue
+    if (o.reportOnly === true) {
+      if (status._tag === 'Fresh')
+        return E.left(
+          invalidInput('compare --report', `run ${r.dir} has not started: run the comparison without --report first`)
+        )
+      continue
+    }
     fs.mkdirSync(r.dir, { recursive: true })
     if (status._tag === 'Fresh') {
       const w = writeAtomic(
@@ -387,7 +410,9 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   log(
     `compare ${o.env}: ${o.methods.map((m) => `${m.label} (${m.estimator.name}, cv ${m.cv.name})`).join(', ')}; ` +
       `${o.seeds} seeds x ${o.iterations} iterations of ${o.tasks} tasks x ${o.rollouts} episodes, outer ${o.outer}; ` +
-      `${runs.length - todo.length} of ${runs.length} runs done, ${todo.length} to run, ${atOnce} at a time`
+      (o.reportOnly === true
+        ? 'report only (nothing runs)'
+        : `${runs.length - todo.length} of ${runs.length} runs done, ${todo.length} to run, ${atOnce} at a time`)
   )
   if (atOnce < Math.min(o.parallel, todo.length))
     log(
@@ -447,7 +472,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
     }
   }
   try {
-    await Promise.all(Array.from({ length: atOnce }, worker))
+    if (o.reportOnly !== true) await Promise.all(Array.from({ length: atOnce }, worker))
   } finally {
     clearInterval(timer)
   }
@@ -458,16 +483,20 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
         `${failures.length} run(s) failed: ${failures.join(', ')}. Re-run the same command to continue them.`
       )
     )
-  const curves = await readCurves(o, runs)
-  if (E.isLeft(curves)) return curves
-  const rows = finalRows(curves.right, o.final)
+  const read = await readCurves(o, runs)
+  if (E.isLeft(read)) return read
+  const reached = read.right.flatMap((c) => c.runs.map((ys) => ys.length))
+  const common = Math.min(...reached)
+  const partial = common < o.iterations
+  const curves = partial ? cutCurves(read.right, common) : read.right
+  const rows = finalRows(curves, o.final)
   const seconds = (Date.now() - started) / 1000
   const perRun = runs.map((r) => trainingSeconds(r.dir))
   const trainSeconds = perRun.reduce((a, b) => a + b, 0)
   const horizonText = o.horizon > 0 ? `horizon ${o.horizon}` : 'default horizon'
   const budget = `${o.tasks} tasks x ${o.rollouts} episodes (${horizonText}) per iteration, ${o.iterations} iterations`
   const chart = compareChart(
-    curves.right,
+    curves,
     o.smooth,
     `${o.env}, ${o.outer.toUpperCase()}, ${o.tasks}x${o.rollouts} episodes/it (mean ± std, ${o.seeds} seeds)`
   )
@@ -480,8 +509,15 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
       'per seed': r.finals.map((f) => formatNumber(f, 4)).join(', ')
     }))
   )
+  const runsAt = runs.map((r, i) => `${path.basename(r.dir)} ${reachedOf(read.right, runs, i)}`).join(', ')
   const md = [
     `${o.env}, ${budget}, outer ${o.outer} (lr ${o.outerLr}), inner lr ${o.innerLr}, seeds 1..${o.seeds}.`,
+    ...(partial
+      ? [
+          `PARTIAL (--report): every run cut to its first ${common} of ${o.iterations} iterations, the least ` +
+            `advanced run's; iterations each run has: ${runsAt}.`
+        ]
+      : []),
     `Final return: mean post-update return over each run's last ${o.final} iterations; mean ± std over seeds.`,
     '',
     table,

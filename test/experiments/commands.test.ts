@@ -224,6 +224,19 @@ describe('tmaml experiment', () => {
     expect(await main(args(2))).toBe(0)
     expect(stderr.join('')).toContain('2 of 2 runs done, 0 to run')
     vi.restoreAllMocks()
+    // --report with more iterations asked: nothing runs; the table says it is cut to the 2 there are
+    capture()
+    expect(await main([...args(5), '--report'])).toBe(0)
+    vi.restoreAllMocks()
+    const partial = readFileSync(figure + '.md', 'utf8')
+    expect(partial).toContain('PARTIAL (--report): every run cut to its first 2 of 5 iterations')
+    expect(partial).toContain('tmaml-linear-s1 2, dice-s1 2')
+    for (const run of ['tmaml-linear-s1', 'dice-s1'])
+      expect(
+        readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+      ).toHaveLength(2)
     // more iterations: every run resumes from its checkpoint
     capture()
     expect(await main(args(3))).toBe(0)
