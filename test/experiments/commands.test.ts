@@ -209,16 +209,19 @@ describe('tmaml experiment', () => {
       outer: 'vpg'
     })
     const figure = join(out, 'compare-point1d')
+    const expectIterations = (n: number) => {
+      for (const run of ['tmaml-linear-s1', 'dice-s1'])
+        expect(
+          readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
+            .trim()
+            .split('\n')
+        ).toHaveLength(n)
+    }
     expectFigure(figure)
     const md = readFileSync(figure + '.md', 'utf8')
     expect(md).toMatch(/\| tmaml:linear \| +[-0-9.e]+ +\| +1 \| +2 \|/)
     expect(md).toMatch(/\| dice +\| +[-0-9.e]+ +\| +1 \| +2 \|/)
-    for (const run of ['tmaml-linear-s1', 'dice-s1'])
-      expect(
-        readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
-          .trim()
-          .split('\n')
-      ).toHaveLength(2)
+    expectIterations(2)
     // the same command again: nothing to run
     capture()
     expect(await main(args(2))).toBe(0)
@@ -231,12 +234,7 @@ describe('tmaml experiment', () => {
     const partial = readFileSync(figure + '.md', 'utf8')
     expect(partial).toContain('PARTIAL (--report): every run cut to its first 2 of 5 iterations')
     expect(partial).toContain('tmaml-linear-s1 2, dice-s1 2')
-    for (const run of ['tmaml-linear-s1', 'dice-s1'])
-      expect(
-        readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
-          .trim()
-          .split('\n')
-      ).toHaveLength(2)
+    expectIterations(2)
     // more iterations: every run resumes from its checkpoint
     capture()
     expect(await main(args(3))).toBe(0)
