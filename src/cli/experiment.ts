@@ -261,13 +261,18 @@ and reports the average per-coordinate variance and the norm of the mean. Writes
   --tasks N  --rollouts N   batch of training and of each draw (default 10 x 10)
   --train-estimator NAME estimator of the training run, a name or a module path (default tmaml)
   --seed N  --workers N (default 2)
+  --config FILE          a config (as tmaml train --config takes) under the training run: the flags
+                         above set the budget, the file everything else (gamma, trpo, ...); its gamma
+                         is also the measured meta-gradients'
   --backend B            ${backendChoices}
                          (${backendDefault})`
 
 const gradVariance = onEnv(
-  'env out figure estimators iterations every draws tasks rollouts train-estimator seed workers backend',
+  'env out figure estimators iterations every draws tasks rollouts train-estimator seed workers backend config',
   helpVariance,
   async (v, env) => {
+    const base = configBase(v['config'])
+    if (E.isLeft(base)) return usageError(base.left, helpVariance)
     const out = stringFlag(v['out'], `runs/experiments/grad-variance-${env}`)
     const trainEstimator = stringFlag(v['train-estimator'], 'tmaml')
     if (estimatorBySpec(trainEstimator) === undefined)
@@ -293,7 +298,8 @@ const gradVariance = onEnv(
       env: env,
       out,
       figure: stringFlag(v['figure'], `${out}/grad-variance-${env}`),
-      trainEstimator
+      trainEstimator,
+      base: base.right
     })
     return reported('grad-variance', r)
   }
@@ -334,7 +340,7 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
                          the runs inherit it`
 
 /** `--config FILE` resolved over the published hyperparameters (they alone without it). */
-const compareBase = (file: unknown): E.Either<string, ExperimentConfig> => {
+const configBase = (file: unknown): E.Either<string, ExperimentConfig> => {
   if (file === undefined) return E.right(publishedDefaults)
   const name = String(file)
   const j = readJsonFile(name)
@@ -349,7 +355,7 @@ const compare = onEnv(
     if (typeof v['estimators'] !== 'string') return usageError('--estimators is required', helpCompare)
     const backend = v['backend'] === undefined ? E.right('auto') : resolveBackendChoice(String(v['backend']), {})
     if (E.isLeft(backend)) return usageError(`--backend: ${formatError(backend.left)}`, helpCompare)
-    const base = compareBase(v['config'])
+    const base = configBase(v['config'])
     if (E.isLeft(base)) return usageError(base.left, helpCompare)
     const outer = v['outer'] === undefined ? E.right(base.right.outer) : OuterAlgorithm.decode(v['outer'])
     if (E.isLeft(outer))

@@ -62,6 +62,12 @@ export interface GradVarianceOptions {
   readonly trainEstimator: string
   readonly seed: number
   readonly workers: number
+  /**
+   * What the training run's config is merged over (default: the published hyperparameters): the
+   * options above set the budget, this everything else (discount, trust region, ...). The CLI's
+   * `--config FILE`. Its discount is also the one the measured meta-gradients use.
+   */
+  readonly base?: ExperimentConfig
 }
 
 /** One method at one snapshot. */
@@ -100,19 +106,22 @@ const noSampler: Sampler = promiseSampler({
 })
 
 const trainConfig = (o: GradVarianceOptions): E.Either<TmamlError, ExperimentConfig> =>
-  resolveConfig({
-    env: o.env,
-    estimator: o.trainEstimator,
-    controlVariate: 'meta',
-    tasksPerBatch: o.tasks,
-    rolloutsPerTask: o.rollouts,
-    iterations: o.iterations,
-    seed: o.seed,
-    workers: o.workers,
-    evalEvery: 0,
-    checkpointEvery: o.every,
-    runDir: path.join(o.out, 'train')
-  })
+  resolveConfig(
+    {
+      env: o.env,
+      estimator: o.trainEstimator,
+      controlVariate: 'meta',
+      tasksPerBatch: o.tasks,
+      rolloutsPerTask: o.rollouts,
+      iterations: o.iterations,
+      seed: o.seed,
+      workers: o.workers,
+      evalEvery: 0,
+      checkpointEvery: o.every,
+      runDir: path.join(o.out, 'train')
+    },
+    o.base
+  )
 
 /** The snapshot folders' iterations: 0, every, 2 every, ..., iterations. */
 export const snapshotIterations = (iterations: number, every: number): ReadonlyArray<number> => {

@@ -105,10 +105,14 @@ describe('tmaml experiment', () => {
 
   it('grad-variance trains in legs, keeps snapshots, measures each and writes its figures', async () => {
     const out = join(dir, 'variance')
+    const config = join(dir, 'variance-base.json')
+    writeFileSync(config, JSON.stringify({ gamma: 0.9 }))
     capture()
     const code = await main([
       'experiment',
       'grad-variance',
+      '--config',
+      config,
       '--env',
       'point2d',
       '--out',
@@ -140,6 +144,8 @@ describe('tmaml experiment', () => {
     expect(said).toMatch(/^grad-variance point2d 6\/6 .* ETA 0s$/m)
     for (const it of ['0000', '0001', '0002']) {
       expect(existsSync(join(out, 'snapshots', `it-${it}`, 'checkpoint.json'))).toBe(true)
+      // the --config file's discount under the training run (and so under the measurement)
+      expect(readFileSync(join(out, 'snapshots', `it-${it}`, 'checkpoint.json'), 'utf8')).toMatch(/"gamma": ?0\.9\b/)
       expect(existsSync(join(out, 'variance', `it-${it}.json`))).toBe(true)
     }
     const base = join(out, 'grad-variance-point2d')
