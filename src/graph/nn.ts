@@ -99,6 +99,43 @@ const forwardWith = (
     return h
   })
 
+/**
+ * `batchedMlpForward`'s output and its directional derivative along a parameter tangent (the same
+ * keys and shapes as `params`; forward mode, by hand): one extra matMul pair per layer instead of a
+ * double backward pass. For Jacobian-vector products of a policy's mean (TRPO's Fisher products).
+ */
+export const batchedMlpJvp = (
+  spec: MlpSpec,
+  params: Params,
+  tangent: Params,
+  x: tf.Tensor
+): { readonly out: tf.Tensor3D; readonly dOut: tf.Tensor3D } =>
+  tf.tidy(() => {
+    const layers = spec.sizes.length - 1
+    let h = x
+    let dh: tf.Tensor | undefined
+    for (let l = 0; l < layers; l++) {
+      const [wName, bName] = [weightName(spec, l), biasName(spec, l)]
+      const [w, b, dw, db] = [params[wName], params[bName], tangent[wName], tangent[bName]]
+      if (w === undefined || b === undefined || dw === undefined || db === undefined)
+        throw new Error(`batchedMlpJvp: missing parameter or tangent ${wName}/${bName}`)
+      const z = tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1))
+      let dz = tf.add(tf.matMul(h as tf.Tensor3D, dw as tf.Tensor3D), tf.expandDims(db, 1))
+      if (dh !== undefined) dz = tf.add(dz, tf.matMul(dh as tf.Tensor3D, w as tf.Tensor3D))
+      if (l === layers - 1) {
+        h = z
+        dh = dz
+      } else if (spec.activation === 'tanh') {
+        h = tf.tanh(z)
+        dh = tf.mul(tf.sub(1, tf.square(h)), dz)
+      } else {
+        h = tf.relu(z)
+        dh = tf.mul(tf.step(z), dz)
+      }
+    }
+    return { out: h as tf.Tensor3D, dOut: dh as tf.Tensor3D }
+  })
+
 /** Forward pass: [N, in] -> [N, out]; hidden layers use the activation, the output layer is linear. */
 export const mlpForward = (spec: MlpSpec, params: Params, x: tf.Tensor): tf.Tensor2D =>
   forwardWith('mlpForward', spec, params, x, (h, w, b) =>
