@@ -21,6 +21,9 @@ import * as path from 'node:path'
 import { parseArgs } from 'node:util'
 import { learn2learnTrpo } from '../../src/pipelines/config.js'
 import { positiveIntFlag, usageExit } from '../flags.js'
+import { parseSeeds } from '../../src/base/seeds.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { formatError } from '../../src/base/errors.js'
 
 /** learn2learn MAML-TRPO, HalfCheetah forward/backward, 20 x 20, one inner step: post-adaptation return. */
 const anchor = {
@@ -30,15 +33,6 @@ const anchor = {
 
 const checkpoints = [50, 100, 150, 200] as const
 const window = 10
-
-const parseSeeds = (s: string): number[] => {
-  const range = /^(\d+)-(\d+)$/.exec(s)
-  if (range !== null) {
-    const [a, b] = [Number(range[1]), Number(range[2])]
-    return Array.from({ length: b - a + 1 }, (_, i) => a + i)
-  }
-  return s.split(',').map((x) => Number(x.trim()))
-}
 
 const readPost = (runDir: string): number[] => {
   const f = path.join(runDir, 'metrics.jsonl')
@@ -85,12 +79,9 @@ const main = (): number => {
       workers: { type: 'string', default: '2' }
     }
   })
-  const seeds = parseSeeds(values.seeds)
-  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
-    return usageExit(
-      'bench:learning',
-      `--seeds takes a list (1,2,3) or range (1-3) of integers >= 0, got '${values.seeds}'`
-    )
+  const parsed = parseSeeds(values.seeds)
+  if (E.isLeft(parsed)) return usageExit('bench:learning', formatError(parsed.left))
+  const seeds = parsed.right
   const iterations = positiveIntFlag('bench:learning', 'iterations', values.iterations)
   const user = values.config !== undefined ? (JSON.parse(fs.readFileSync(values.config, 'utf8')) as object) : {}
   const out = values.out ?? path.join('benchmarks', 'results', `learning-halfcheetah-dir-${values.estimator}.json`)

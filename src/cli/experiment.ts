@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, formatError } from '../base/errors.js'
+import { parseSeeds } from '../base/seeds.js'
 import { readJsonFile } from '../base/json.js'
 import { builtinEstimators } from '../estimators/builtins.js'
 import { estimatorBySpec, isModuleSpec, loadEstimatorModule } from '../estimators/module.js'
@@ -321,7 +322,8 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
                          (./mine.mjs, ./many.mjs#name);
                          cv: ${controlVariateChoices}
                          (default: meta for tmaml*, linear otherwise)
-  --seeds N              seeds 1..N (default 3)   --iterations M (default 100)
+  --seeds N|LIST         seeds 1..N (default 3), or those listed (2,3 or 2-3: e.g. to run some seeds
+                         elsewhere)   --iterations M (default 100)
   --parallel P           runs at a time (default 2; fewer when that many runs' estimated memory
                          exceeds the machine's or TMAML_MEMORY_LIMIT_MB, said on stderr)
   --tasks N --rollouts N --horizon N (0 = env default)
@@ -338,6 +340,19 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --backend B            ${backendChoices}
                          (${backendDefault});
                          the runs inherit it`
+
+/** `--seeds`: a bare N is seeds 1..N (at most 100); a list or range (`2,3`, `2-3`) those seeds. */
+const compareSeeds = (value: unknown): E.Either<string, ReadonlyArray<number>> => {
+  if (value === undefined) return E.right([1, 2, 3])
+  const s = String(value).trim()
+  if (/^\d+$/.test(s)) {
+    const n = Number(s)
+    return n >= 1 && n <= 100
+      ? E.right(Array.from({ length: n }, (_, i) => i + 1))
+      : E.left(`--seeds: ${s} seeds; expected 1 to 100 (or a list: 2,3 or 2-3)`)
+  }
+  return E.mapLeft(formatError)(parseSeeds(s))
+}
 
 /** `--config FILE` resolved over the published hyperparameters (they alone without it). */
 const configBase = (file: unknown): E.Either<string, ExperimentConfig> => {
@@ -364,7 +379,8 @@ const compare = onEnv(
       methods: E.mapLeft((m: string) => `--estimators: ${m}`)(
         parseMethods(v['estimators'], (name) => (name.startsWith('tmaml') ? metaControlVariate : linearControlVariate))
       ),
-      ...intFlags(v, { seeds: [3, 1, 100], iterations: [100, 1], parallel: [2, 1, 64], tasks: [10, 1] }),
+      seeds: compareSeeds(v['seeds']),
+      ...intFlags(v, { iterations: [100, 1], parallel: [2, 1, 64], tasks: [10, 1] }),
       ...intFlags(v, { rollouts: [10, 2], horizon: [0, 0], workers: [0, 0, 64], final: [0, 0], smooth: [1, 1] }),
       ...numberFlags(v, { outerLr: [base.right.outerLr, 1e-9, 10], innerLr: [base.right.innerLr, 1e-9, 1e3] })
     })

@@ -15,6 +15,8 @@ import { connect, waitReady, type RedisTarget } from './connection.js'
 import { queueNames, queuePrefix } from './keys.js'
 import { RunId } from './wire.js'
 
+export { parseSeeds } from '../base/seeds.js'
+
 // -------------------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------------------
@@ -42,19 +44,6 @@ export interface PlannedRun {
 // -------------------------------------------------------------------------------------------------
 // parsing and planning
 // -------------------------------------------------------------------------------------------------
-
-/** `1-5`, `1,3,7` or `4` (and mixes: `1-3,7`): non-negative integers, each once. */
-export const parseSeeds = (s: string): E.Either<TmamlError, ReadonlyArray<number>> => {
-  const out: number[] = []
-  for (const part of s.split(',')) {
-    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part)
-    if (m === null) return E.left(invalidInput('--seeds', `'${s}': expected e.g. 1-5, 1,3,7 or 4`))
-    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])]
-    if (b < a || b - a > 10_000) return E.left(invalidInput('--seeds', `'${part}': the range is empty or too long`))
-    for (let x = a; x <= b; x++) if (!out.includes(x)) out.push(x)
-  }
-  return E.right(out)
-}
 
 /** `key=v1,v2,...`; each value is read as JSON when it parses (numbers, booleans), else as a string. */
 export const parseGridAxis = (s: string): E.Either<TmamlError, GridAxis> => {

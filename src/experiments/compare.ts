@@ -45,8 +45,8 @@ import type { TrainRunner } from './trainRunner.js'
 export interface CompareOptions {
   readonly env: string
   readonly methods: ReadonlyArray<Method>
-  /** Seeds 1..seeds. */
-  readonly seeds: number
+  /** The seeds each method runs with (the CLI: 1..N, or a list). */
+  readonly seeds: ReadonlyArray<number>
   readonly iterations: number
   readonly parallel: number
   readonly tasks: number
@@ -119,6 +119,10 @@ export interface CompareResult {
 // runs
 // ---------------------------------------------------------------------------------------------
 
+/** `seeds 1..3` for a leading run of integers from 1, else `seeds 2, 5`. */
+const seedsText = (seeds: ReadonlyArray<number>): string =>
+  seeds.length > 1 && seeds.every((x, i) => x === i + 1) ? `seeds 1..${seeds.length}` : `seeds ${seeds.join(', ')}`
+
 /** `tmaml-meta` style folder-safe label. */
 const slug = (label: string): string => label.replace(/[^A-Za-z0-9.()-]+/g, '-')
 
@@ -126,7 +130,7 @@ const slug = (label: string): string => label.replace(/[^A-Za-z0-9.()-]+/g, '-')
 export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<RunSpec>> => {
   const out: RunSpec[] = []
   for (const method of o.methods)
-    for (let seed = 1; seed <= o.seeds; seed++) {
+    for (const seed of o.seeds) {
       const dir = path.join(o.out, `${slug(method.label)}-s${seed}`)
       const config = resolveConfig(
         {
@@ -409,7 +413,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   )
   log(
     `compare ${o.env}: ${o.methods.map((m) => `${m.label} (${m.estimator.name}, cv ${m.cv.name})`).join(', ')}; ` +
-      `${o.seeds} seeds x ${o.iterations} iterations of ${o.tasks} tasks x ${o.rollouts} episodes, outer ${o.outer}; ` +
+      `${seedsText(o.seeds)} x ${o.iterations} iterations of ${o.tasks} tasks x ${o.rollouts} episodes, outer ${o.outer}; ` +
       (o.reportOnly === true
         ? 'report only (nothing runs)'
         : `${runs.length - todo.length} of ${runs.length} runs done, ${todo.length} to run, ${atOnce} at a time`)
@@ -498,7 +502,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const chart = compareChart(
     curves,
     o.smooth,
-    `${o.env}, ${o.outer.toUpperCase()}, ${o.tasks}x${o.rollouts} episodes/it (mean ± std, ${o.seeds} seeds)`
+    `${o.env}, ${o.outer.toUpperCase()}, ${o.tasks}x${o.rollouts} episodes/it (mean ± std, ${o.seeds.length} seeds)`
   )
   const table = renderTable(
     rows.map((r) => ({
@@ -511,7 +515,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   )
   const runsAt = runs.map((r, i) => `${path.basename(r.dir)} ${reachedOf(read.right, runs, i)}`).join(', ')
   const md = [
-    `${o.env}, ${budget}, outer ${o.outer} (lr ${o.outerLr}), inner lr ${o.innerLr}, seeds 1..${o.seeds}.`,
+    `${o.env}, ${budget}, outer ${o.outer} (lr ${o.outerLr}), inner lr ${o.innerLr}, ${seedsText(o.seeds)}.`,
     ...(partial
       ? [
           `PARTIAL (--report): every run cut to its first ${common} of ${o.iterations} iterations, the least ` +

@@ -40,6 +40,23 @@ describe('tmaml experiment', () => {
     expect(stderr.join('')).toContain('--sizes')
     expect(await main(['experiment', 'grad-variance', '--env', 'point1d', '--estimators', 'tmaml:bogus'])).toBe(2)
     expect(stderr.join('')).toContain("unknown control variate 'bogus'")
+    const compareWith = (seeds: string) => [
+      'experiment',
+      'compare',
+      '--env',
+      'point1d',
+      '--estimators',
+      'dice',
+      '--seeds',
+      seeds
+    ]
+    expect(await main(compareWith('3-1'))).toBe(2)
+    expect(stderr.join('')).toContain("'3-1': the range is empty")
+    expect(await main(compareWith('0'))).toBe(2)
+    expect(stderr.join('')).toContain('--seeds: 0 seeds')
+    // a list names the runs: --report on a folder without them says which seed's run is missing
+    expect(await main([...compareWith('2,5'), '--report', '--out', join(dir, 'seeds-list')])).toBe(1)
+    expect(stderr.join('')).toMatch(/dice-s2 has not started/)
     vi.restoreAllMocks()
   })
 
