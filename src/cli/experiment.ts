@@ -27,6 +27,7 @@ import { metaControlVariate } from '../pipelines/controlVariates/metaValue.js'
 import { envIds } from '../envs/registry.js'
 import { all, flagOptions, intFlag, intFlags, numberFlags, parseFlags, stringFlag, usageError } from './flags.js'
 import { backendChoices, backendDefault, controlVariateChoices } from './helpText.js'
+import { exitCodeOf, watchStopRequests } from './process.js'
 import { run as trainInProcess } from './train.js'
 
 /** `tmaml <args>` in a fresh process, from this installation: src via tsx, or dist (`child.ts`). */
@@ -337,6 +338,9 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --figure PATH          figure/table base path (default <out>/compare-<env>)
   --report               run nothing: draw the figure and table from the run folders as they are,
                          every run cut to the iterations the least advanced one has (said in the table)
+
+Ctrl-C (SIGINT, SIGTERM, SIGHUP): each running run stops after its current iteration with a checkpoint,
+then the compare exits (130 / 143 / 129); the same command continues. A second signal ends it at once.
   --backend B            ${backendChoices}
                          (${backendDefault});
                          the runs inherit it`
@@ -387,6 +391,18 @@ const compare = onEnv(
     if (E.isLeft(read)) return usageError(read.left, helpCompare)
     const o = read.right
     const out = stringFlag(v['out'], `runs/experiments/compare-${env}`)
+    // A stop request (Ctrl-C, SIGTERM, SIGHUP, the parent gone): every running run stops after its
+    // current iteration with a checkpoint before the compare exits, so re-running it at once continues
+    // them instead of finding their folders still in use. A second signal ends the compare at once.
+    const stop = new AbortController()
+    const watch = watchStopRequests({
+      onStop: (cause) => {
+        process.stderr.write(
+          `[compare] ${cause}: stopping — each running run stops after its current iteration, with a checkpoint\n`
+        )
+        stop.abort()
+      }
+    })
     const r = await runCompare({
       ...o,
       runner,
@@ -397,8 +413,15 @@ const compare = onEnv(
       figure: stringFlag(v['figure'], `${out}/compare-${env}`),
       backend: backend.right,
       base: base.right,
-      reportOnly: v['report'] === true
+      reportOnly: v['report'] === true,
+      stop: stop.signal
     })
+    watch.dispose()
+    const cause = watch.requested()
+    if (cause !== null && E.isLeft(r)) {
+      console.error(`tmaml experiment compare: ${formatError(r.left)}`)
+      return exitCodeOf(cause)
+    }
     return reported('compare', r)
   },
   'report'

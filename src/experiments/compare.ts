@@ -86,6 +86,12 @@ export interface CompareOptions {
    * advanced run has (a long comparison looked at before it ends). The CLI's `--report`.
    */
   readonly reportOnly?: boolean
+  /**
+   * When it aborts: start no more runs, ask each running one to stop after its current iteration
+   * (its checkpoint is then the last iteration it finished), wait for them, and return `Stopped`.
+   * The CLI aborts it on SIGINT, SIGTERM or SIGHUP.
+   */
+  readonly stop?: AbortSignal
 }
 
 /** One (method, seed) run. */
@@ -207,6 +213,8 @@ interface Live {
   readonly started: number
   iteration: number
   line: string
+  /** Ask the child to stop after its current iteration (with a checkpoint). */
+  stop?: () => void
 }
 
 /** The ETA of one run from its own pace in this invocation (unknown before its first iteration). */
@@ -224,13 +232,20 @@ const runChild = (
   r: RunSpec,
   status: RunStatus,
   live: Live,
-  onIteration: () => void
+  onIteration: () => void,
+  stop: AbortSignal | undefined
 ): Promise<number> =>
   new Promise((resolve) => {
     const { command, args } = runner.childCommand(trainArgs(r, status))
     const log = fs.createWriteStream(path.join(r.dir, 'train.log'), { flags: 'a' })
     log.write(`\n# ${new Date().toISOString()} ${args.slice(-6).join(' ')}\n`)
-    const child = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env })
+    // Its own process group: a Ctrl-C at the terminal reaches the compare alone, which then asks each
+    // child once (`live.stop`); a child that saw the terminal's SIGINT as well would take the compare's
+    // SIGTERM as a second signal and stop at once, losing its iteration. A child whose compare died
+    // stops by itself (it watches its parent: src/cli/process.ts).
+    const child = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env, detached: true })
+    live.stop = () => void child.kill('SIGTERM')
+    if (stop?.aborted === true) live.stop()
     let buffer = ''
     child.stderr.on('data', (chunk: Buffer) => {
       log.write(chunk)
@@ -456,30 +471,52 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const status = () =>
     log(`[compare] ${overall()}` + lives.map((l) => `\n  ${l.name}: ${l.line || 'starting'}`).join(''))
   const timer = setInterval(status, 30_000)
+  const stopRequested = (): boolean => o.stop?.aborted === true
+  const stopRunning = (): void => lives.forEach((l) => l.stop?.())
+  o.stop?.addEventListener('abort', stopRunning, { once: true })
   const worker = async (): Promise<void> => {
-    while (next < todo.length) {
+    while (next < todo.length && !stopRequested()) {
       const { run, status: st } = todo[next++]
       const startAt = st._tag === 'Partial' ? st.at : 0
       const live: Live = { name: path.basename(run.dir), startAt, started: Date.now(), iteration: startAt, line: '' }
       lives.push(live)
       log(`[compare] start ${live.name}${st._tag === 'Partial' ? ` (resuming at iteration ${st.at})` : ''}`)
       let first = true
-      const code = await runChild(o.runner, run, st, live, () => {
-        progressOf(live, first)
-        first = false
-      })
+      const code = await runChild(
+        o.runner,
+        run,
+        st,
+        live,
+        () => {
+          progressOf(live, first)
+          first = false
+        },
+        o.stop
+      )
       lives.splice(lives.indexOf(live), 1)
       finishedIterations += Math.max(0, live.iteration - startAt)
       finished++
-      if (code !== 0) failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)
-      log(`[compare] ${code === 0 ? 'finished' : 'FAILED'} ${live.name}; ${overall()}`)
+      // 129 / 130 / 143: the run stopped on request, after an iteration, with its checkpoint.
+      const stopped = stopRequested() && [129, 130, 143].includes(code)
+      if (code !== 0 && !stopped) failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)
+      const outcome = code === 0 ? 'finished' : stopped ? 'stopped' : 'FAILED'
+      log(`[compare] ${outcome} ${live.name}${stopped ? ` at iteration ${live.iteration}` : ''}; ${overall()}`)
     }
   }
   try {
     if (o.reportOnly !== true) await Promise.all(Array.from({ length: atOnce }, worker))
   } finally {
     clearInterval(timer)
+    o.stop?.removeEventListener('abort', stopRunning)
   }
+  if (stopRequested() && failures.length === 0)
+    return E.left(
+      resourceError(
+        'compare',
+        `stopped: ${finished} run(s) ended this invocation, each at its last finished iteration with a checkpoint ` +
+          `(${overall()}). Re-run the same command to continue.`
+      )
+    )
   if (failures.length > 0)
     return E.left(
       resourceError(

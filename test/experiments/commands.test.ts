@@ -24,6 +24,28 @@ const capture = () => {
 /** A duration as the progress lines print one (12s, 4m10s, 1h02m); `?` never, once work was done. */
 const dur = String.raw`(?:\d+h\d{2}m|\d+\.\dh|(?:\d+m)?\d+s)`
 
+/** A compare of one seed, 2 tasks x 2 episodes of point1d per iteration, 2 runs at a time, into `out`. */
+const toyCompare = (out: string, estimators: string, iterations: number): string[] => [
+  'experiment',
+  'compare',
+  '--env',
+  'point1d',
+  '--estimators',
+  estimators,
+  '--seeds',
+  '1',
+  '--iterations',
+  String(iterations),
+  '--tasks',
+  '2',
+  '--rollouts',
+  '2',
+  '--parallel',
+  '2',
+  '--out',
+  out
+]
+
 const pngSignature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 const expectFigure = (base: string) => {
   expect(readFileSync(base + '.svg', 'utf8')).toContain('<svg')
@@ -186,28 +208,7 @@ describe('tmaml experiment', () => {
     const out = join(dir, 'compare')
     const base = join(dir, 'compare-base.json')
     writeFileSync(base, JSON.stringify({ gamma: 0.9, trpo: { maxKl: 0.05 }, innerLr: 0.2 }))
-    const args = (iterations: number) => [
-      'experiment',
-      'compare',
-      '--config',
-      base,
-      '--env',
-      'point1d',
-      '--estimators',
-      'tmaml:linear,dice',
-      '--seeds',
-      '1',
-      '--iterations',
-      String(iterations),
-      '--tasks',
-      '2',
-      '--rollouts',
-      '2',
-      '--parallel',
-      '2',
-      '--out',
-      out
-    ]
+    const args = (iterations: number) => [...toyCompare(out, 'tmaml:linear,dice', iterations), '--config', base]
     capture()
     expect(await main(args(2))).toBe(0)
     expect(stderr.join('')).toContain('0 of 2 runs done, 2 to run, 2 at a time')
@@ -272,5 +273,38 @@ describe('tmaml experiment', () => {
     expect(await main([...args(3), '--rollouts', '3'])).toBe(1)
     expect(stderr.join('')).toContain('holds a run with other settings (rolloutsPerTask)')
     vi.restoreAllMocks()
+  })
+
+  it('compare on a stop request: each running run stops after an iteration with a checkpoint, then it exits 130', async () => {
+    const out = join(dir, 'compare-stop')
+    const args = (iterations: number) => toyCompare(out, 'dice,maml', iterations)
+    capture()
+    const running = main(args(400))
+    // Ctrl-C once both runs have reported an iteration (in-process: the compare's own listener).
+    const both = () =>
+      ['dice-s1', 'maml-s1'].every((r) => new RegExp(`\\[compare\\] ${r} it [1-9]`).test(stderr.join('')))
+    for (let i = 0; i < 600 && !both(); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(both()).toBe(true)
+    process.emit('SIGINT', 'SIGINT')
+    expect(await running).toBe(130)
+    vi.restoreAllMocks()
+    const said = stderr.join('')
+    expect(said).toContain('[compare] SIGINT: stopping')
+    expect(said).toMatch(/stopped dice-s1 at iteration \d+/)
+    expect(said).toContain('Re-run the same command to continue')
+    // Each run's checkpoint is its last logged iteration, well short of 400, and the same command continues it.
+    const rowsOf = (run: string) =>
+      readFileSync(join(out, run, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n').length
+    const [dice, maml] = [rowsOf('dice-s1'), rowsOf('maml-s1')]
+    expect(dice).toBeGreaterThan(0)
+    expect(dice).toBeLessThan(400)
+    capture()
+    expect(await main([...args(dice + 1), '--estimators', 'dice'])).toBe(0)
+    vi.restoreAllMocks()
+    expect(stderr.join('')).toContain(`start dice-s1 (resuming at iteration ${dice})`)
+    expect(rowsOf('dice-s1')).toBe(dice + 1)
+    expect(maml).toBeGreaterThan(0)
   })
 })
