@@ -12,10 +12,12 @@ import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TmamlError, formatError } from '../base/errors.js'
 import { readJsonFile } from '../base/json.js'
+import { getEnvSpec } from '../envs/registry.js'
 import { isModuleSpec, loadEstimatorModule, preloadConfigEstimator } from '../estimators/module.js'
 import {
   type ExperimentConfig,
   describeRange,
+  learn2learnTrpo,
   numericRanges,
   publishedDefaults,
   quickstart,
@@ -44,7 +46,7 @@ const quickstartSummary = [
   quickstart.env,
   `${quickstart.tasksPerBatch} tasks x ${quickstart.rolloutsPerTask} rollouts`,
   `${quickstart.estimator ?? publishedDefaults.estimator.name} + ${quickstart.controlVariate ?? publishedDefaults.controlVariate.name} control variate`,
-  `${(quickstart.outer ?? publishedDefaults.outer).toUpperCase()} (max KL ${quickstart.trpo?.maxKl ?? publishedDefaults.trpo.maxKl})`,
+  `${(quickstart.outer ?? publishedDefaults.outer).toUpperCase()} (max KL ${quickstart.trpo?.maxKl ?? publishedDefaults.trpo.maxKl}: 0.01 per action component)`,
   `gamma ${quickstart.gamma ?? publishedDefaults.gamma}`,
   `${quickstart.iterations} iterations`
 ]
@@ -254,7 +256,10 @@ export const run = async (argv: ReadonlyArray<string>, services: TrainServices =
     }
     let base: ExperimentConfig = publishedDefaults
     if (configFile === undefined) {
-      const q = resolveConfig(quickstart, publishedDefaults, 'quickstart')
+      // learn2learn's trust region is per action component: the chosen env's, not HalfCheetah's.
+      const env = getEnvSpec(String(overrides.right['env'] ?? quickstart.env))
+      const trust = E.isRight(env) ? learn2learnTrpo(env.right.actDim) : {}
+      const q = resolveConfig({ ...quickstart, ...trust }, publishedDefaults, 'quickstart')
       if (E.isLeft(q)) throw new Error(formatError(q.left))
       base = q.right
     }

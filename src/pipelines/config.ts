@@ -374,17 +374,30 @@ export type ConfigPatch = Omit<Partial<ExperimentConfigJson>, keyof typeof secti
  * iterations and from 120.6 to 222.0 at 200 (means of 3 seeds); the discount alone, at max KL 0.06,
  * from 144.3 to 168.4 at 100 on seed 1.
  */
-export const learn2learnTrpo: ConfigPatch = { gamma: 0.95, trpo: { maxKl: 0.06 } }
+export const learn2learnTrpo = (actDim: number): ConfigPatch => ({
+  gamma: 0.95,
+  trpo: { maxKl: learn2learnMaxKl(actDim) }
+})
+
+/**
+ * learn2learn's trust region (0.01 on the KL averaged over action components) as a bound on this
+ * project's KL, which sums over the `actDim` components: 0.06 for HalfCheetah, 0.02 for point2d.
+ */
+export const learn2learnMaxKl = (actDim: number): number => Math.round(0.01 * actDim * 1e6) / 1e6
+
+/** HalfCheetah's controls, the quickstart's action space. */
+const halfCheetahControls = 6
 
 /**
  * What `tmaml train` runs with no --config: halfcheetah-dir at half the published batch (20 tasks x
  * 20 episodes), MAML with TRPO (Finn et al. 2017's and learn2learn's algorithm; the fastest learner
  * measured here) with learn2learn's discount and trust region (`learn2learnTrpo`), 50 iterations —
- * about 6 minutes on 2 cores, by which the post-adaptation return is far above the pre-adaptation one
- * (README, "Evidence of learning"). Flags still override it.
+ * about 4 minutes on 2 cores, by which the post-adaptation return is far above the pre-adaptation one
+ * (README, "Evidence of learning"). Flags still override it; with another --env the trust region is
+ * learn2learn's for that env's action space (`learn2learnMaxKl`).
  */
 export const quickstart: ConfigPatch = {
-  ...learn2learnTrpo,
+  ...learn2learnTrpo(halfCheetahControls),
   env: 'halfcheetah-dir',
   estimator: 'maml',
   controlVariate: 'linear',

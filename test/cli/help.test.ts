@@ -55,7 +55,7 @@ describe('tmaml --help', () => {
     const q = { ...publishedDefaults, ...quickstart, trpo: { ...publishedDefaults.trpo, ...quickstart.trpo } }
     const summary =
       `${q.env}, ${q.tasksPerBatch} tasks x ${q.rolloutsPerTask} rollouts, ${String(q.estimator)} + ` +
-      `${String(q.controlVariate)} control variate, ${q.outer.toUpperCase()} (max KL ${q.trpo.maxKl}), ` +
+      `${String(q.controlVariate)} control variate, ${q.outer.toUpperCase()} (max KL ${q.trpo.maxKl}: 0.01 per action component), ` +
       `gamma ${q.gamma}, ${q.iterations} iterations`
     expect(helpOf(['train']).replace(/\s+/g, ' ')).toContain(`the quickstart: ${summary}`)
     const readme = fs.readFileSync('README.md', 'utf8')

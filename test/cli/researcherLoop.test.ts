@@ -40,6 +40,9 @@ describe('the researcher loop (tmaml train / eval / plot)', () => {
       true
     )
     const dir = path.join(cwd, 'runs', runs[0])
+    // the quickstart's trust region, learn2learn's 0.01 per action component, for point2d's 2
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { trpo: { maxKl: number } }
+    expect(config.trpo.maxKl).toBe(0.02)
     const lines = () =>
       fs
         .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
