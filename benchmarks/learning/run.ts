@@ -24,6 +24,7 @@ import { positiveIntFlag, usageExit } from '../flags.js'
 import { parseSeeds } from '../../src/base/seeds.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { formatError } from '../../src/base/errors.js'
+import { getEnvSpec } from '../../src/envs/registry.js'
 
 /** learn2learn MAML-TRPO, HalfCheetah forward/backward, 20 x 20, one inner step: post-adaptation return. */
 const anchor = {
@@ -32,6 +33,12 @@ const anchor = {
 } as const
 
 const checkpoints = [50, 100, 150, 200] as const
+/** halfcheetah-dir's action components: learn2learn's trust region is per component. */
+const cheetahControls = (() => {
+  const spec = getEnvSpec('halfcheetah-dir')
+  if (E.isLeft(spec)) throw new Error('bench:learning: halfcheetah-dir is not registered')
+  return spec.right.actDim
+})()
 const window = 10
 
 const readPost = (runDir: string): number[] => {
@@ -128,7 +135,7 @@ const main = (): number => {
         innerSteps: 1,
         evalEvery: 0,
         checkpointEvery: 5,
-        ...learn2learnTrpo(6),
+        ...learn2learnTrpo(cheetahControls),
         ...user,
         estimator: values.estimator,
         outer: values.outer,
@@ -177,7 +184,7 @@ const main = (): number => {
         estimator: values.estimator,
         outer: values.outer,
         controlVariate: values.cv,
-        config: { ...learn2learnTrpo(6), ...user },
+        config: { ...learn2learnTrpo(cheetahControls), ...user },
         iterations,
         seeds: curves,
         summary: rows,

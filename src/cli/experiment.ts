@@ -338,12 +338,12 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --figure PATH          figure/table base path (default <out>/compare-<env>)
   --report               run nothing: draw the figure and table from the run folders as they are,
                          every run cut to the iterations the least advanced one has (said in the table)
-
-Ctrl-C (SIGINT, SIGTERM, SIGHUP): each running run stops after its current iteration with a checkpoint,
-then the compare exits (130 / 143 / 129); the same command continues. A second signal ends it at once.
   --backend B            ${backendChoices}
                          (${backendDefault});
-                         the runs inherit it`
+                         the runs inherit it
+
+Ctrl-C (SIGINT, SIGTERM, SIGHUP): each running run stops after its current iteration with a checkpoint,
+then the compare exits (130 / 143 / 129); the same command continues. A second signal ends it at once.`
 
 /** `--seeds`: a bare N is seeds 1..N (at most 100); a list or range (`2,3`, `2-3`) those seeds. */
 const compareSeeds = (value: unknown): E.Either<string, ReadonlyArray<number>> => {

@@ -88,7 +88,8 @@ export interface CompareOptions {
   readonly reportOnly?: boolean
   /**
    * When it aborts: start no more runs, ask each running one to stop after its current iteration
-   * (its checkpoint is then the last iteration it finished), wait for them, and return `Stopped`.
+   * (its checkpoint is then the last iteration it finished), wait for them, and return a Left that
+   * says so.
    * The CLI aborts it on SIGINT, SIGTERM or SIGHUP.
    */
   readonly stop?: AbortSignal
@@ -326,13 +327,6 @@ export const finalRows = (curves: Curves, k: number): ReadonlyArray<FinalRow> =>
 const cutCurves = (curves: Curves, n: number): Curves =>
   curves.map(({ method, runs }) => ({ method, runs: runs.map((ys) => ys.slice(0, n)) }))
 
-/** The iterations run `i` of `runs` has in `curves` (curves hold the runs method by method, in order). */
-const reachedOf = (curves: Curves, runs: ReadonlyArray<RunSpec>, i: number): number => {
-  const label = runs[i].method.label
-  const k = runs.filter((r, j) => j < i && r.method.label === label).length
-  return curves.find((c) => c.method === label)?.runs[k]?.length ?? 0
-}
-
 const readCurves = async (o: CompareOptions, runs: ReadonlyArray<RunSpec>): Promise<E.Either<TmamlError, Curves>> => {
   const out: { method: string; runs: number[][] }[] = []
   for (const m of o.methods) {
@@ -526,6 +520,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
     )
   const read = await readCurves(o, runs)
   if (E.isLeft(read)) return read
+  // Curves hold the runs method by method, each method's in seed order: the order of `runs`.
   const reached = read.right.flatMap((c) => c.runs.map((ys) => ys.length))
   const common = Math.min(...reached)
   const partial = common < o.iterations
@@ -550,7 +545,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
       'per seed': r.finals.map((f) => formatNumber(f, 4)).join(', ')
     }))
   )
-  const runsAt = runs.map((r, i) => `${path.basename(r.dir)} ${reachedOf(read.right, runs, i)}`).join(', ')
+  const runsAt = runs.map((r, i) => `${path.basename(r.dir)} ${reached[i]}`).join(', ')
   const md = [
     `${o.env}, ${budget}, outer ${o.outer} (lr ${o.outerLr}), inner lr ${o.innerLr}, ${seedsText(o.seeds)}.`,
     ...(partial

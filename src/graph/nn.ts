@@ -125,12 +125,9 @@ export const batchedMlpJvp = (
       if (l === layers - 1) {
         h = z
         dh = dz
-      } else if (spec.activation === 'tanh') {
-        h = tf.tanh(z)
-        dh = tf.mul(tf.sub(1, tf.square(h)), dz)
       } else {
-        h = tf.relu(z)
-        dh = tf.mul(tf.step(z), dz)
+        h = activate(spec.activation, z)
+        dh = tf.mul(spec.activation === 'tanh' ? tf.sub(1, tf.square(h)) : tf.step(z), dz)
       }
     }
     return { out: h as tf.Tensor3D, dOut: dh as tf.Tensor3D }
