@@ -12,7 +12,7 @@
  * the time its main-thread work ran while the threads sampled.
  *
  * `--json` prints one object: `{ backend, notes, workers, estimator, controlVariate, loadAverage, runs }`
- * where each run is `{ outer, pipeline, tasks, episodes, horizon, iterationSeconds, samplingSeconds,
+ * where each run is `{ outer, pipeline, kernelThreads, tasks, episodes, horizon, iterationSeconds, samplingSeconds,
  * stagesSum, overlapSeconds, physicsSeconds, ratio, stages }`: iterationSeconds the mean wall time of
  * the timed iterations (from one emitted iteration to the next), stagesSum = samplingSeconds + the
  * main-thread stages, overlapSeconds = stagesSum - iterationSeconds, ratio = iterationSeconds /
@@ -20,7 +20,9 @@
  * `sample` is the main thread waiting for episodes).
  *
  * Flags: --outers vpg,trpo,ppo --pipelines streamed,sequential --tasks N --rollouts N --workers N
- * --estimator NAME --cv KIND --iterations N (timed iterations after one warm-up, default 2) --json.
+ * --estimator NAME --cv KIND --iterations N (timed iterations after one warm-up, default 2)
+ * --kernel-threads LIST (the outer step's native kernel threads, each value a run: e.g. 1,0 to
+ * compare one thread with all cores; default 0) --json.
  */
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -67,6 +69,8 @@ const envId = 'halfcheetah-dir'
 interface Run {
   readonly outer: string
   readonly pipeline: Pipeline
+  /** The config's kernelThreads (0: the machine's cores), used in the outer step. */
+  readonly kernelThreads: number
   readonly tasks: number
   readonly episodes: number
   readonly horizon: number
@@ -144,6 +148,7 @@ const main = async (): Promise<number> => {
       estimator: { type: 'string', default: 'tmaml' },
       cv: { type: 'string', default: 'meta' },
       iterations: { type: 'string', default: '2' },
+      'kernel-threads': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false }
     }
   })
@@ -154,24 +159,26 @@ const main = async (): Promise<number> => {
   }
   const timed = positiveIntFlag('bench:iteration', 'iterations', values.iterations)
   const configs: ExperimentConfig[] = []
-  for (const outer of values.outers.split(',')) {
-    const cfg = resolveConfig({
-      env: envId,
-      tasksPerBatch: Number(values.tasks),
-      rolloutsPerTask: Number(values.rollouts),
-      workers: Number(values.workers),
-      estimator: values.estimator,
-      controlVariate: values.cv,
-      outer,
-      iterations: 1 + timed,
-      evalEvery: 0
-    })
-    if (E.isLeft(cfg)) {
-      console.error(formatError(cfg.left))
-      return 2
+  for (const outer of values.outers.split(','))
+    for (const kernelThreads of values['kernel-threads'].split(',')) {
+      const cfg = resolveConfig({
+        kernelThreads: Number(kernelThreads),
+        env: envId,
+        tasksPerBatch: Number(values.tasks),
+        rolloutsPerTask: Number(values.rollouts),
+        workers: Number(values.workers),
+        estimator: values.estimator,
+        controlVariate: values.cv,
+        outer,
+        iterations: 1 + timed,
+        evalEvery: 0
+      })
+      if (E.isLeft(cfg)) {
+        console.error(formatError(cfg.left))
+        return 2
+      }
+      configs.push(cfg.right)
     }
-    configs.push(cfg.right)
-  }
   const backend = await startBackend(undefined, process.env)
   if (E.isLeft(backend)) {
     console.error(formatError(backend.left))
@@ -183,7 +190,7 @@ const main = async (): Promise<number> => {
   for (const cfg of configs)
     for (const pipeline of chosen as ReadonlyArray<Pipeline>) {
       process.stderr.write(
-        `${cfg.outer}, ${pipeline}: backend ${backend.right.active}; ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${workers} workers; 1 warm-up + ${timed} timed iterations\n`
+        `${cfg.outer} (kernel threads ${cfg.kernelThreads}), ${pipeline}: backend ${backend.right.active}; ${cfg.tasksPerBatch} tasks x ${cfg.rolloutsPerTask} episodes, ${workers} workers; 1 warm-up + ${timed} timed iterations\n`
       )
       const r = await timeIterations(cfg, pipeline, timed)
       if (E.isLeft(r)) {
@@ -213,6 +220,7 @@ const main = async (): Promise<number> => {
     return {
       outer: t.cfg.outer,
       pipeline: t.pipeline,
+      kernelThreads: t.cfg.kernelThreads,
       tasks: t.cfg.tasksPerBatch,
       episodes: t.cfg.rolloutsPerTask,
       horizon: t.horizon,
@@ -251,7 +259,9 @@ const main = async (): Promise<number> => {
   console.log(`1-min load average ${loadStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`)
   for (const r of runs) {
     const total = Object.values(r.stages).reduce((a, b) => a + b, 0)
-    console.log(`\n${r.outer}, ${r.pipeline}: ${r.tasks} x ${r.episodes} x ${r.horizon}`)
+    console.log(
+      `\n${r.outer}, ${r.pipeline}, kernel threads ${r.kernelThreads}: ${r.tasks} x ${r.episodes} x ${r.horizon}`
+    )
     console.log('| stage (timings) | seconds | share |')
     console.log('|---|---|---|')
     for (const [k, v] of Object.entries(r.stages))
@@ -265,23 +275,26 @@ const main = async (): Promise<number> => {
       `physics only, same ${Math.round(r.physicsSeconds * rate)} env steps on ${workers} worker(s): ${r.physicsSeconds.toFixed(2)} s; iteration / physics = ${r.ratio.toFixed(2)}`
     )
   }
-  const base = (p: Pipeline) => runs.find((r) => r.outer === 'vpg' && r.pipeline === p)
-  for (const p of chosen as ReadonlyArray<Pipeline>) {
-    const vpg = base(p)
-    if (vpg !== undefined)
-      for (const r of runs.filter((x) => x !== vpg && x.pipeline === p))
-        console.log(
-          `${p}: ${r.outer} iteration / vpg iteration = ${(r.iterationSeconds / vpg.iterationSeconds).toFixed(2)}`
-        )
-  }
-  for (const outer of new Set(runs.map((r) => r.outer))) {
-    const [a, b] = (['streamed', 'sequential'] as const).map((p) =>
-      runs.find((r) => r.outer === outer && r.pipeline === p)
-    )
-    if (a !== undefined && b !== undefined)
-      console.log(
-        `${outer}: streamed iteration / sequential iteration = ${(a.iterationSeconds / b.iterationSeconds).toFixed(2)}`
+  const kernelCounts = [...new Set(runs.map((r) => r.kernelThreads))]
+  for (const k of kernelCounts) {
+    const base = (p: Pipeline) => runs.find((r) => r.outer === 'vpg' && r.pipeline === p && r.kernelThreads === k)
+    for (const p of chosen as ReadonlyArray<Pipeline>) {
+      const vpg = base(p)
+      if (vpg !== undefined)
+        for (const r of runs.filter((x) => x !== vpg && x.pipeline === p && x.kernelThreads === k))
+          console.log(
+            `${p}, kernel threads ${k}: ${r.outer} iteration / vpg iteration = ${(r.iterationSeconds / vpg.iterationSeconds).toFixed(2)}`
+          )
+    }
+    for (const outer of new Set(runs.map((r) => r.outer))) {
+      const [a, b] = (['streamed', 'sequential'] as const).map((p) =>
+        runs.find((r) => r.outer === outer && r.pipeline === p && r.kernelThreads === k)
       )
+      if (a !== undefined && b !== undefined)
+        console.log(
+          `${outer}, kernel threads ${k}: streamed iteration / sequential iteration = ${(a.iterationSeconds / b.iterationSeconds).toFixed(2)}`
+        )
+    }
   }
   return 0
 }

@@ -69,6 +69,8 @@ the quickstart:
   --tasks N             tasks per meta-batch            --rollouts N   episodes per task
   --horizon N           steps per episode (0 = the env's default)
   --iterations N        --seed N        --workers N (sampler threads; 0 = main thread)
+  --kernel-threads N    threads of the native kernels in the outer step (default 0 = all cores;
+                        results do not depend on it)
   --inner-lr X          --outer-lr X    --inner-steps N
   --action-scale X      the simulator gets clip(action / X) (ProMP/garage convention: 10)
   --init-log-std X      the policy's initial log std (default: the env's; negative: --init-log-std=-2.3)
@@ -106,6 +108,7 @@ const flagFields: ReadonlyArray<readonly [string, keyof ExperimentConfig, 'strin
   ['iterations', 'iterations', 'number'],
   ['seed', 'seed', 'number'],
   ['workers', 'workers', 'number'],
+  ['kernel-threads', 'kernelThreads', 'number'],
   ['inner-lr', 'innerLr', 'number'],
   ['outer-lr', 'outerLr', 'number'],
   ['inner-steps', 'innerSteps', 'number'],

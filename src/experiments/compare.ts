@@ -153,6 +153,8 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
           outerLr: o.outerLr,
           seed,
           workers: o.workers,
+          // Runs side by side share the cores: each run's kernels stay on its main thread.
+          kernelThreads: o.parallel > 1 ? 1 : 0,
           evalEvery: 0,
           checkpointEvery: Math.max(1, Math.min(10, Math.round(o.iterations / 20))),
           backend: o.backend,
@@ -167,7 +169,7 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
 }
 
 /** Config fields that may differ between invocations without changing a run's results. */
-const incidental: ReadonlyArray<string> = ['iterations', 'workers', 'backend', 'runDir', 'checkpointEvery']
+const incidental: ReadonlyArray<string> = ['iterations', 'workers', 'kernelThreads', 'backend', 'runDir', 'checkpointEvery']
 
 /** The fields (other than incidental ones) where two configs differ. */
 export const configDifferences = (a: ExperimentConfig, b: ExperimentConfig): ReadonlyArray<string> => {

@@ -18,6 +18,7 @@
  *
  * @packageDocumentation
  */
+import { availableParallelism } from 'node:os'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { absurd } from 'fp-ts/lib/function.js'
@@ -165,10 +166,32 @@ export const initBackend = async (request: BackendRequest): Promise<E.Either<Tma
   const notes: string[] = []
   if (name === 'wasm') notes.push(`simd=${String(tf.env().getBool('WASM_HAS_SIMD_SUPPORT'))}`)
   if (name === 'native') {
-    const status = (await native()).nativeStatus()
+    const mod = await native()
+    setThreads = mod.setNativeKernelThreads
+    const status = mod.nativeStatus()
     notes.push(`gemm=${status.gemm ?? '?'}`, `blas=${status.blas ?? '?'}`, `simd=${status.simd ?? '?'}`)
   }
   return E.right({ requested: request, active: tf.getBackend(), notes })
+}
+
+/** The active backend's kernel-thread setter (the native backend's; others have none). */
+let setThreads: ((n: number) => number) | undefined
+
+/**
+ * `f()` with the active backend's largest kernels split over `threads` threads (0: the machine's
+ * cores), the previous count
+ * restored afterwards (also when `f` throws). Only the native backend has kernel threads; on the others
+ * this is `f()`. Results do not depend on the count. For work that runs while no sampler worker does
+ * (a training run's outer step): threads beyond the idle cores only compete.
+ */
+export const withKernelThreads = <A>(threads: number, f: () => A): A => {
+  if (setThreads === undefined || tf.getBackend() !== 'native' || threads === 1) return f()
+  const previous = setThreads(threads === 0 ? availableParallelism() : threads)
+  try {
+    return f()
+  } finally {
+    setThreads(previous)
+  }
 }
 
 /** `resolveBackendChoice(flag, env)` then `initBackend`: how a command starts its backend. */

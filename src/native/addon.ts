@@ -82,6 +82,16 @@ export interface NativeAddon {
    * element-wise loops and the built-in GEMM.
    */
   readonly info: () => { readonly gemm: GemmKind; readonly blas: string; readonly simd: string }
+  /**
+   * How many threads (the caller's included) the largest kernels — batched GEMM, element-wise loops
+   * over >= 2^17 elements — split over, clamped to [1, 64]; process-wide, default 1. Results do not
+   * depend on it (each output element is computed by the same code whichever thread runs it).
+   */
+  readonly setThreads: (n: number) => void
+  /** The kernel threads set by `setThreads`. */
+  readonly threads: () => number
+  /** How many kernel calls were split over more than one thread since the process started. */
+  readonly splitJobs: () => number
 }
 
 /** Where the built addon lives, whether running from src/ (tsx, vitest) or dist/ (tsc output). */
@@ -96,7 +106,10 @@ const functionNames: ReadonlyArray<keyof NativeAddon> = [
   'reduce',
   'matMul',
   'matMulBuiltin',
-  'info'
+  'info',
+  'setThreads',
+  'threads',
+  'splitJobs'
 ]
 
 const isAddon = (m: unknown): m is NativeAddon =>

@@ -9,6 +9,7 @@
         "csrc/addon.cc",
         "csrc/dispatch.cc",
         "csrc/gemm.cc",
+        "csrc/parallel.cc",
         "csrc/gemm_builtin_base.cc",
         "csrc/gemm_builtin_avx2.cc",
         "csrc/gemm_builtin_avx512.cc",

@@ -10,7 +10,8 @@ export {
   noteNativeFallback,
   nativeDisabledByEnv,
   registerNativeBackend,
-  nativeKernelConfigs
+  nativeKernelConfigs,
+  setNativeKernelThreads
 } from './nativeBackend.js'
 export { type NativeAddon, type AddonLoad, loadAddon, addonPath } from './addon.js'
 export { nativeBackendName } from './kernels/support.js'

@@ -94,6 +94,8 @@ export const registerNativeBackend = (addon: NativeAddon, priority = 0): void =>
 // ---------------------------------------------------------------------------------------------
 
 let status: NativeStatus | undefined
+/** The addon behind the registered backend (set when the self-check passed). */
+let activeAddon: NativeAddon | undefined
 
 /** TMAML_NATIVE=0 (or false/off/no) disables the addon at run time. */
 export const nativeDisabledByEnv = (env: Readonly<Record<string, string | undefined>> = process.env): boolean =>
@@ -113,6 +115,7 @@ const computeStatus = (): NativeStatus => {
   for (const k of tf.getKernelsForBackend(probe)) tf.unregisterKernel(k.kernelName, probe)
   if (failure !== null) return { built, active: false, reason: `self-check failed: ${failure}`, gemm, blas, simd }
   registerNativeBackend(loaded.addon)
+  activeAddon = loaded.addon
   return { built, active: true, gemm, blas, simd }
 }
 
@@ -143,4 +146,18 @@ export const noteNativeFallback = (write: (line: string) => void = (l) => proces
   if (noticeShown || s.active || nativeDisabledByEnv()) return
   noticeShown = true
   write(`tmaml: native kernels unavailable (${s.reason ?? 'unknown'}); using the wasm backend\n`)
+}
+
+/**
+ * Set how many threads the native kernels split their largest work over (see `NativeAddon.setThreads`)
+ * and return the previous count; 1 and a no-op when the native backend is not loaded.
+ *
+ * @category status
+ * @since 0.1.0
+ */
+export const setNativeKernelThreads = (n: number): number => {
+  if (activeAddon === undefined) return 1
+  const previous = activeAddon.threads()
+  activeAddon.setThreads(n)
+  return previous
 }

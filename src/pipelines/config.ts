@@ -83,6 +83,7 @@ export const numericRanges = {
   seed: int(0, Number.MAX_SAFE_INTEGER),
   iterations: int(1, 10_000_000),
   workers: int(0, 256),
+  kernelThreads: int(0, 64),
   evalEvery: int(0, 10_000_000),
   evalTasks: int(1, 10_000),
   checkpointEvery: int(1, 10_000_000),
@@ -285,6 +286,11 @@ export const ExperimentConfig = t.type(
     backend: BackendC,
     /** Sampler worker threads; 0 = sample in the main thread. */
     workers: ranged('workers'),
+    /**
+     * Threads the native backend's largest kernels split over during the outer step, when no sampler
+     * worker runs (0 = the machine's cores; 1 = the main thread only). Results do not depend on it.
+     */
+    kernelThreads: ranged('kernelThreads'),
     /** Evaluate on held-out tasks every N iterations (0 = never). */
     evalEvery: ranged('evalEvery'),
     evalTasks: ranged('evalTasks'),
@@ -348,6 +354,7 @@ export const publishedDefaults: ExperimentConfig = {
   iterations: 1000,
   backend: 'auto',
   workers: 2,
+  kernelThreads: 0,
   evalEvery: 10,
   evalTasks: 10,
   checkpointEvery: 10,

@@ -22,6 +22,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { type Observable, type OperatorFunction, concatMap, from, map, of } from 'rxjs'
 import { type TmamlError, invalidInput, numericalError } from '../base/errors.js'
 import { rngAt } from '../base/rng.js'
+import { withKernelThreads } from '../graph/backend.js'
 import { type EnvSpec, getEnvSpec } from '../envs/registry.js'
 import type { ArrayParams } from '../graph/nn.js'
 import type { ExperimentConfig } from './config.js'
@@ -484,7 +485,10 @@ export const metaUpdate = (): OperatorFunction<IterationContext, IterationContex
     if (E.isLeft(post)) return post
     const problem = problemFor(ctx.deps, ctx.inner, post.right)
     try {
-      const r = outerOf(ctx.deps).step(problem, ctx.state.policy, ctx.state.adam, cfg)
+      // No sampler worker runs during the outer step: its kernels may use the idle cores.
+      const r = withKernelThreads(cfg.kernelThreads, () =>
+        outerOf(ctx.deps).step(problem, ctx.state.policy, ctx.state.adam, cfg)
+      )
       if (E.isLeft(r)) return r
       const postBatches = post.right.map((s) => s.batch)
       const preBatches = ctx.inner.flat().map((s) => s.batch)

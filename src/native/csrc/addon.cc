@@ -249,6 +249,30 @@ napi_value Info(napi_env env, napi_callback_info) {
   return obj;
 }
 
+// setThreads(n): the kernel threads for the largest kernels (parallel.cc), clamped to [1, 64].
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!args(env, info, argv, 1)) return nullptr;
+  int32_t n;
+  if (!int32(env, argv[0], &n, "setThreads: n must be an integer")) return nullptr;
+  tmaml::setThreads(n);
+  return nullptr;
+}
+
+// threads() -> the kernel threads in use.
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, tmaml::threads(), &out);
+  return out;
+}
+
+// splitJobs() -> how many kernel calls were split over more than one thread so far.
+napi_value SplitJobs(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_double(env, static_cast<double>(tmaml::splitJobs()), &out);
+  return out;
+}
+
 void define(napi_env env, napi_value exports, const char* name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
@@ -266,5 +290,8 @@ NAPI_MODULE_INIT() {
   define(env, exports, "matMul", MatMul);
   define(env, exports, "matMulBuiltin", MatMulBuiltin);
   define(env, exports, "info", Info);
+  define(env, exports, "setThreads", SetThreads);
+  define(env, exports, "threads", Threads);
+  define(env, exports, "splitJobs", SplitJobs);
   return exports;
 }

@@ -78,7 +78,10 @@ void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, i
   simdTranspose(x, out, rows, cols, ld);
 }
 
-void unary(int32_t op, const float* x, float* out, size_t n) { simdUnary(op, x, out, n); }
+void unary(int32_t op, const float* x, float* out, size_t n) {
+  parallelFor(static_cast<int64_t>(n), kElementwiseGrain,
+              [&](int64_t i0, int64_t i1) { simdUnary(op, x + i0, out + i0, static_cast<size_t>(i1 - i0)); }, kSplitAlign);
+}
 
 void reduce(int32_t op, const float* x, float* out, int64_t outer, int64_t r, int64_t inner) {
   simdReduce(op, x, out, outer, r, inner);

@@ -1,9 +1,11 @@
 // Native float32 kernels behind the tfjs `native` backend. Plain functions on raw pointers: the N-API
 // glue (addon.cc) validates arguments and passes typed-array data pointers (already adjusted by the
-// typed array's byteOffset). Every function is single-threaded and allocation-free unless noted.
+// typed array's byteOffset). Every function runs on the calling thread unless `setThreads` raised the
+// kernel threads (below), and is allocation-free unless noted.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 namespace tmaml {
 
@@ -98,5 +100,25 @@ void transpose2d(const uint32_t* x, uint32_t* out, int64_t rows, int64_t cols, i
 
 // Which vector instruction set the dispatched elementwise kernels use ("avx512", "avx2", "sse2").
 const char* simdLevel();
+
+// Kernel threads (parallel.cc). `setThreads(n)` (clamped to [1, kMaxThreads]) sets how many threads
+// the largest kernels split over, the caller's included; the default is 1. `parallelFor(count, grain,
+// f, align)` calls f(begin, end) on disjoint ranges covering [0, count), each of at least `grain`
+// items and starting at a multiple of `align`, on up to threads() threads; serially when that is 1,
+// the work is small, or another thread's split job is running. The alignment keeps results
+// independent of the split: a vector loop's scalar tail (or a GEMM's edge tile) then only ever falls
+// where it falls unsplit, at the end.
+constexpr int kMaxThreads = 64;
+// Element-wise loops are split in slices of at least this many elements (~0.1 ms of work).
+constexpr int64_t kElementwiseGrain = int64_t{1} << 17;
+using RangeFn = std::function<void(int64_t, int64_t)>;
+void setThreads(int n);
+int threads();
+// How many parallelFor calls were split over more than one thread since the process started.
+uint64_t splitJobs();
+void parallelFor(int64_t count, int64_t grain, const RangeFn& f, int64_t align = 1);
+// Split boundaries of the element-wise loops and of GEMM rows: a multiple of every vector width and
+// register tile used here.
+constexpr int64_t kSplitAlign = 64;
 
 }  // namespace tmaml

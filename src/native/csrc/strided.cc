@@ -1,5 +1,6 @@
 // Shape handling shared by the broadcasting kernels: strides, dimension coalescing, the strided copy
 // behind Transpose / Tile / BroadcastTo, and the binary-op entry point.
+#include <algorithm>
 #include <cstring>
 
 #include "kernels.h"
@@ -61,9 +62,18 @@ void binary(int32_t op, const float* a, const float* b, float* out, int rank, co
   broadcastStrides(rank, bShape, sb);
   int64_t* strides[2] = {sa, sb};
   const int r = coalesce(rank, shape, 2, strides);
-  for (int d = 0; d < r; d++)
+  int64_t inner = 1;
+  for (int d = 0; d < r; d++) {
     if (shape[d] == 0) return;
-  simdBinary(op, a, b, out, r, shape, sa, sb);
+    if (d > 0) inner *= shape[d];
+  }
+  // Split along the outermost dim: each slice is the same loop on offset pointers.
+  parallelFor(shape[0], std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t i0, int64_t i1) {
+    int64_t part[kMaxRank];
+    std::memcpy(part, shape, sizeof(int64_t) * r);
+    part[0] = i1 - i0;
+    simdBinary(op, a + i0 * sa[0], b + i0 * sb[0], out + i0 * inner, r, part, sa, sb);
+  }, r == 1 ? kSplitAlign : 1);
 }
 
 void stridedCopy(const uint32_t* x, uint32_t* out, int rank, const int64_t* outShape, const int64_t* xStride) {
