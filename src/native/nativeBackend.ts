@@ -16,6 +16,7 @@ import '@tensorflow/tfjs-backend-cpu'
 import { type GemmKind, type NativeAddon, addonPath, loadAddon } from './addon.js'
 import { binaryKernels } from './kernels/binary.js'
 import { tileKernel, transposeKernel } from './kernels/layout.js'
+import { cumsumKernel } from './kernels/cumsum.js'
 import { matMulKernel } from './kernels/matMul.js'
 import { reduceKernels } from './kernels/reduce.js'
 import { nativeBackendName } from './kernels/support.js'
@@ -63,7 +64,8 @@ export const nativeKernelConfigs = (addon: NativeAddon): ReadonlyArray<tf.Kernel
   ...binaryKernels(addon),
   ...reduceKernels(addon),
   transposeKernel(addon),
-  tileKernel(addon)
+  tileKernel(addon),
+  cumsumKernel()
 ]
 
 /**

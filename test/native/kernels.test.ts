@@ -452,6 +452,49 @@ describeNative('native kernels vs the tfjs cpu kernels', () => {
     })
   })
 
+  describe('Cumsum', () => {
+    it('equals the cpu kernel bit for bit on any axis, exclusive and reverse, special values included', () => {
+      const arb = shapeArb(4)
+        .filter((shape) => shape.length > 0)
+        .chain((shape) =>
+          fc.record({
+            shape: fc.constant(shape),
+            axis: fc.integer({ min: 0, max: shape.length - 1 }),
+            exclusive: fc.boolean(),
+            reverse: fc.boolean(),
+            offset: offsetArb,
+            seed: seedArb,
+            special: fc.boolean()
+          })
+        )
+      fc.assert(
+        fc.property(arb, (r) => {
+          const { got, want } = both(
+            tf.Cumsum,
+            { x: { shape: r.shape, values: fill(sizeOf(r.shape), r.seed, 100, r.special), offset: r.offset } },
+            { axis: r.axis, exclusive: r.exclusive, reverse: r.reverse }
+          )
+          expectExact(got, want)
+        }),
+        runs
+      )
+    })
+
+    it('equals the cpu kernel on the estimators\' shape, [tasks x episodes, T] along T', () => {
+      for (const [exclusive, reverse] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true]
+      ])
+        expectExact(
+          ...(Object.values(
+            both(tf.Cumsum, { x: { shape: [800, 100], values: fill(80000, 7, 3, false) } }, { axis: 1, exclusive, reverse })
+          ) as [Output, Output])
+        )
+    })
+  })
+
   describe('Transpose and Tile', () => {
     const permArb = shapeArb(6).chain((shape) =>
       fc.record({
