@@ -480,7 +480,7 @@ describeNative('native kernels vs the tfjs cpu kernels', () => {
       )
     })
 
-    it('equals the cpu kernel on the estimators\' shape, [tasks x episodes, T] along T', () => {
+    it("equals the cpu kernel on the estimators' shape, [tasks x episodes, T] along T", () => {
       for (const [exclusive, reverse] of [
         [false, false],
         [true, false],
@@ -489,7 +489,11 @@ describeNative('native kernels vs the tfjs cpu kernels', () => {
       ])
         expectExact(
           ...(Object.values(
-            both(tf.Cumsum, { x: { shape: [800, 100], values: fill(80000, 7, 3, false) } }, { axis: 1, exclusive, reverse })
+            both(
+              tf.Cumsum,
+              { x: { shape: [800, 100], values: fill(80000, 7, 3, false) } },
+              { axis: 1, exclusive, reverse }
+            )
           ) as [Output, Output])
         )
     })

@@ -43,8 +43,7 @@ const cases = (addon: NativeAddon): Readonly<Record<string, () => Float32Array>>
     return out
   }
   const matMul =
-    (mm: NativeAddon['matMul'], A: Float32Array, B: Float32Array, d: Int32Array, size: number) =>
-    (): Float32Array => {
+    (mm: NativeAddon['matMul'], A: Float32Array, B: Float32Array, d: Int32Array, size: number) => (): Float32Array => {
       const out = new Float32Array(size)
       mm(A, B, out, d, null, null)
       return out
@@ -127,7 +126,14 @@ describeNative('kernel threads', () => {
     const before = addon.splitJobs()
     const out = new Float32Array(1000)
     addon.unary(UnaryOp.Tanh, fill(1000, 9), out)
-    addon.matMul(fill(64 * 64, 1), fill(64 * 64, 2), new Float32Array(64 * 64), dims(1, 1, 1, 64, 64, 64, 0, 0), null, null)
+    addon.matMul(
+      fill(64 * 64, 1),
+      fill(64 * 64, 2),
+      new Float32Array(64 * 64),
+      dims(1, 1, 1, 64, 64, 64, 0, 0),
+      null,
+      null
+    )
     expect(addon.splitJobs()).toBe(before)
   })
 
