@@ -169,7 +169,14 @@ export const planRuns = (o: CompareOptions): E.Either<TmamlError, ReadonlyArray<
 }
 
 /** Config fields that may differ between invocations without changing a run's results. */
-const incidental: ReadonlyArray<string> = ['iterations', 'workers', 'kernelThreads', 'backend', 'runDir', 'checkpointEvery']
+const incidental: ReadonlyArray<string> = [
+  'iterations',
+  'workers',
+  'kernelThreads',
+  'backend',
+  'runDir',
+  'checkpointEvery'
+]
 
 /** The fields (other than incidental ones) where two configs differ. */
 export const configDifferences = (a: ExperimentConfig, b: ExperimentConfig): ReadonlyArray<string> => {
