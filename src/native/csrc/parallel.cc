@@ -38,13 +38,14 @@ Pool& pool() {
   return *p;
 }
 
-void workerLoop(Pool* p, int index) {
-  uint64_t seen = 0;
+// `seen` starts at the generation current when the worker was made (under p->m), so a worker added
+// after earlier jobs never takes a finished job for a new one.
+void workerLoop(Pool* p, int index, uint64_t seen) {
   for (;;) {
     std::unique_lock<std::mutex> lock(p->m);
     p->wake.wait(lock, [&] { return p->generation != seen; });
     seen = p->generation;
-    if (index >= p->parts) continue;
+    if (index >= p->parts || p->job == nullptr) continue;
     const RangeFn* job = p->job;
     const int64_t begin = p->count * index / p->parts, end = p->count * (index + 1) / p->parts;
     lock.unlock();
@@ -62,7 +63,7 @@ void setThreads(int n) {
   std::lock_guard<std::mutex> lock(p.m);
   const int want = n < 1 ? 1 : n > kMaxThreads ? kMaxThreads : n;
   while (static_cast<int>(p.workers.size()) + 1 < want) {
-    p.workers.emplace_back(workerLoop, &p, static_cast<int>(p.workers.size()) + 1);
+    p.workers.emplace_back(workerLoop, &p, static_cast<int>(p.workers.size()) + 1, p.generation);
     p.workers.back().detach();
   }
   p.wanted = want;
