@@ -486,16 +486,14 @@ describeNative('native kernels vs the tfjs cpu kernels', () => {
         [true, false],
         [false, true],
         [true, true]
-      ])
-        expectExact(
-          ...(Object.values(
-            both(
-              tf.Cumsum,
-              { x: { shape: [800, 100], values: fill(80000, 7, 3, false) } },
-              { axis: 1, exclusive, reverse }
-            )
-          ) as [Output, Output])
+      ]) {
+        const { got, want } = both(
+          tf.Cumsum,
+          { x: { shape: [800, 100], values: fill(80000, 7, 3, false) } },
+          { axis: 1, exclusive, reverse }
         )
+        expectExact(got, want)
+      }
     })
   })
 

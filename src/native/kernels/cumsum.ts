@@ -18,11 +18,11 @@ export const cumsumKernel = (): tf.KernelConfig =>
     const n = x.shape[rank - 1]
     const out = allocFloat32(be, a.length)
     const f = Math.fround
+    // Positions in summation order: forward from a row's start, or backward from its end. (An empty
+    // innermost axis means an empty tensor: the loop does not run.)
+    const step = reverse ? -1 : 1
     for (let i = 0; i < a.length; i += n) {
-      // Positions in summation order: forward from i, or backward from the row's end.
       const first = reverse ? i + n - 1 : i
-      const step = reverse ? -1 : 1
-      if (n === 0) continue
       out[first] = exclusive ? 0 : a[first]
       let prev = first
       for (let j = 1; j < n; j++) {
