@@ -96,7 +96,13 @@ export const watchStopRequests = (opts: StopOptions): StopWatch => {
   }
   for (const s of stopSignals) process.on(s, onSignal)
   return {
-    requested: () => cause,
+    // The parent is looked at here too, synchronously: a safe point reached before the poll's next
+    // tick (or before the IPC channel's 'disconnect' is delivered, which needs an I/O turn that a
+    // setImmediate started from an I/O callback skips) must not start another iteration.
+    requested: () => {
+      if (cause === null && !disposed && pollMs > 0 && process.ppid !== parentAtStart) request('parent-exit')
+      return cause
+    },
     dispose: () => {
       if (disposed) return
       disposed = true

@@ -297,6 +297,7 @@ export const run = async (argv: ReadonlyArray<string>, services: TrainServices =
   let total = cfg?.iterations ?? 0
   const options: TrainingOptions & { readonly onStart: (s: RunStart) => void } = {
     signal: abort.signal,
+    stopRequested: () => stop.requested() !== null,
     onMessage: say,
     skipMemoryCheck: values['skip-memory-check'] === true,
     memoryLimit: memoryLimit(),

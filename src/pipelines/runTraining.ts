@@ -137,6 +137,11 @@ export interface TrainingOptions {
   readonly onMessage?: (line: string) => void
   /** Stop at the next iteration boundary, with a checkpoint. */
   readonly signal?: AbortSignal
+  /**
+   * Asked at each iteration boundary as well as `signal`: for stop requests no event announces in
+   * time (a parent process gone while this one was busy). True = stop as `signal` would.
+   */
+  readonly stopRequested?: () => boolean
   /** The sampler of the run (default: `makeSampler` with `cfg.workers` threads). It is closed at the end. */
   readonly sampler?: (
     cfg: ExperimentConfig,
@@ -489,7 +494,7 @@ const execute = async (
   process.once('exit', lock.release)
   cleanup.push(() => void process.removeListener('exit', lock.release))
   const message = o.onMessage ?? (() => undefined)
-  const stopped = (): boolean => o.signal?.aborted === true
+  const stopped = (): boolean => o.signal?.aborted === true || o.stopRequested?.() === true
   const fail = (error: TmamlError, kind: TrainingFailure['kind'], repeats = false) =>
     E.left(failure(error, kind, runDir, repeats))
   try {
