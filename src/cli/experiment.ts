@@ -338,6 +338,8 @@ paper's Table 1. Writes <figure>.{svg,png,md,json}.
   --figure PATH          figure/table base path (default <out>/compare-<env>)
   --report               run nothing: draw the figure and table from the run folders as they are,
                          every run cut to the iterations the least advanced one has (said in the table)
+  A run that stops on a numerical failure (which a re-run would repeat: its failure.json) is left out
+  of the curves and the table, which name it, and is not re-run.
   --backend B            ${backendChoices}
                          (${backendDefault});
                          the runs inherit it
@@ -422,6 +424,12 @@ const compare = onEnv(
       console.error(`tmaml experiment compare: ${formatError(r.left)}`)
       return exitCodeOf(cause)
     }
+    if (E.isRight(r) && r.right.failed.length > 0)
+      process.stderr.write(
+        `[compare] ${r.right.failed.length} run(s) left out of the report: each stopped on a failure that ` +
+          `re-running would repeat exactly (${r.right.failed.map((f) => f.run).join(', ')}; see failure.json in ` +
+          'each folder); re-running this command skips them, other settings need another --out.\n'
+      )
     return reported('compare', r)
   },
   'report'

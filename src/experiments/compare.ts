@@ -27,7 +27,7 @@ import {
 } from '../pipelines/config.js'
 import { getEnvSpec } from '../envs/registry.js'
 import { estimateFootprint, formatBytes, memoryLimit } from '../pipelines/footprint.js'
-import { readCheckpoint, writeAtomic } from '../pipelines/runDir.js'
+import { type FailureRecord, failureFile, readCheckpoint, readFailure, writeAtomic } from '../pipelines/runDir.js'
 import { meanStd } from '../plot/aggregate.js'
 import type { LineChart, Series } from '../plot/chart.js'
 import { readRun } from '../plot/readRun.js'
@@ -83,7 +83,8 @@ export interface CompareOptions {
   readonly memoryLimit?: number
   /**
    * Run nothing: report the run folders as they are, every curve cut to the iterations the least
-   * advanced run has (a long comparison looked at before it ends). The CLI's `--report`.
+   * advanced run has (a long comparison looked at before it ends; runs that stopped on a failure a
+   * re-run would repeat are left out, as in every report). The CLI's `--report`.
    */
   readonly reportOnly?: boolean
   /**
@@ -103,9 +104,19 @@ export interface RunSpec {
   readonly config: ExperimentConfig
 }
 
-/** A run's state on disk: the iteration of its checkpoint (-1: none). */
+/**
+ * A run's state on disk: not started, continued from its checkpoint's iteration, done, or stopped on
+ * a failure that continuing would repeat (`failure.json`: a numerical one, every random number being
+ * a function of the seed), which is reported, not re-run.
+ */
 export type RunStatus =
-  { readonly _tag: 'Fresh' } | { readonly _tag: 'Partial'; readonly at: number } | { readonly _tag: 'Done' }
+  | { readonly _tag: 'Fresh' }
+  | { readonly _tag: 'Partial'; readonly at: number }
+  | { readonly _tag: 'Done' }
+  | { readonly _tag: 'Failed'; readonly failure: FailureRecord }
+
+/** The statuses of runs that train in an invocation. */
+type Runnable = Extract<RunStatus, { readonly _tag: 'Fresh' | 'Partial' }>
 
 /** One method's line in the final table. */
 export interface FinalRow {
@@ -114,10 +125,21 @@ export interface FinalRow {
   readonly mean: number
   readonly std: number
   readonly iterations: number
+  /** Its runs left out because they stopped on a failure a re-run would repeat (`failedRuns`). */
+  readonly failed: number
+}
+
+/** A run that stopped on a failure a re-run would repeat: left out of the curves and the table's means. */
+export interface FailedRun {
+  readonly run: string
+  readonly method: string
+  readonly failure: FailureRecord
 }
 
 export interface CompareResult {
   readonly table: ReadonlyArray<FinalRow>
+  /** The runs left out (each said in the table): none when every run trained to the end. */
+  readonly failed: ReadonlyArray<FailedRun>
   readonly paths: ReadonlyArray<string>
   readonly seconds: number
 }
@@ -201,6 +223,8 @@ export const runStatus = (r: RunSpec): E.Either<TmamlError, RunStatus> => {
         `holds a run with other settings (${diff.join(', ')}); choose another --out or remove the folder`
       )
     )
+  const failure = readFailure(r.dir)
+  if (failure !== null) return E.right({ _tag: 'Failed', failure })
   return E.right(
     ck.right.state.iteration >= r.config.iterations
       ? { _tag: 'Done' }
@@ -208,8 +232,12 @@ export const runStatus = (r: RunSpec): E.Either<TmamlError, RunStatus> => {
   )
 }
 
+/** `after 3 iterations: numerical failure in ...` */
+const failedText = (f: FailureRecord): string =>
+  `stopped after ${f.iteration} iteration(s): ${f.message.split('\n')[0]}`
+
 /** The `tmaml` arguments that start or continue a run. */
-export const trainArgs = (r: RunSpec, status: RunStatus): ReadonlyArray<string> =>
+export const trainArgs = (r: RunSpec, status: Runnable): ReadonlyArray<string> =>
   status._tag === 'Partial'
     ? ['train', '--resume', r.dir, '--iterations', String(r.config.iterations)]
     : ['train', '--config', path.join(r.dir, 'experiment-config.json')]
@@ -240,7 +268,7 @@ const runEta = (l: Live, total: number, now: number): number => {
 const runChild = (
   runner: TrainRunner,
   r: RunSpec,
-  status: RunStatus,
+  status: Runnable,
   live: Live,
   onIteration: () => void,
   stop: AbortSignal | undefined
@@ -329,7 +357,7 @@ export const finalRows = (curves: Curves, k: number): ReadonlyArray<FinalRow> =>
   curves.map(({ method, runs }) => {
     const finals = runs.map((ys) => finalValue(ys, k))
     const s = meanStd(finals)
-    return { method, finals, mean: s.mean, std: s.std, iterations: Math.min(...runs.map((ys) => ys.length)) }
+    return { method, finals, mean: s.mean, std: s.std, iterations: Math.min(...runs.map((ys) => ys.length)), failed: 0 }
   })
 
 /** Every run's curve cut to its first `n` iterations. */
@@ -399,12 +427,17 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const planned = planRuns(o)
   if (E.isLeft(planned)) return planned
   const runs = planned.right
-  const todo: { run: RunSpec; status: RunStatus }[] = []
+  const todo: { run: RunSpec; status: Runnable }[] = []
+  const log = (s: string) => void process.stderr.write(`${s}\n`)
   for (const r of runs) {
     const st = runStatus(r)
     if (E.isLeft(st)) return st
     const status = st.right
     if (status._tag === 'Done') continue
+    if (status._tag === 'Failed') {
+      log(`[compare] skip ${path.basename(r.dir)}: ${failedText(status.failure)} (${path.join(r.dir, failureFile)})`)
+      continue
+    }
     if (o.reportOnly === true) {
       if (status._tag === 'Fresh')
         return E.left(
@@ -422,7 +455,6 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
     }
     todo.push({ run: r, status })
   }
-  const log = (s: string) => void process.stderr.write(`${s}\n`)
   const limit = o.memoryLimit ?? memoryLimit()
   const { atOnce, perRun: runBytes } = runsThatFit(
     Math.min(o.parallel, Math.max(1, todo.length)),
@@ -501,9 +533,15 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
       finished++
       // 129 / 130 / 143: the run stopped on request, after an iteration, with its checkpoint.
       const stopped = stopRequested() && [129, 130, 143].includes(code)
-      if (code !== 0 && !stopped) failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)
-      const outcome = code === 0 ? 'finished' : stopped ? 'stopped' : 'FAILED'
-      log(`[compare] ${outcome} ${live.name}${stopped ? ` at iteration ${live.iteration}` : ''}; ${overall()}`)
+      // A failure the run recorded as one a re-run would repeat is a result (reported), not an error.
+      const repeats = code !== 0 && !stopped ? readFailure(run.dir) : null
+      if (code !== 0 && !stopped && repeats === null)
+        failures.push(`${live.name} (exit ${code}; see ${path.join(run.dir, 'train.log')})`)
+      const outcome = code === 0 ? 'finished' : stopped ? 'stopped' : repeats !== null ? 'FAILED (repeats)' : 'FAILED'
+      log(
+        `[compare] ${outcome} ${live.name}${stopped ? ` at iteration ${live.iteration}` : ''}` +
+          `${repeats !== null ? `: ${failedText(repeats)}` : ''}; ${overall()}`
+      )
     }
   }
   try {
@@ -524,17 +562,34 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
     return E.left(
       resourceError(
         'compare',
-        `${failures.length} run(s) failed: ${failures.join(', ')}. Re-run the same command to continue them.`
+        `${failures.length} run(s) failed: ${failures.join(', ')}. Re-run the same command to continue them ` +
+          'from their checkpoints.'
       )
     )
-  const read = await readCurves(o, runs)
+  const failed: FailedRun[] = []
+  for (const r of runs) {
+    const f = readFailure(r.dir)
+    if (f !== null) failed.push({ run: path.basename(r.dir), method: r.method.label, failure: f })
+  }
+  const trained = runs.filter((r) => !failed.some((f) => f.run === path.basename(r.dir)))
+  if (trained.length === 0)
+    return E.left(
+      resourceError(
+        'compare',
+        `every run stopped on a failure a re-run would repeat: ${failed.map((f) => `${f.run} ${failedText(f.failure)}`).join('; ')}`
+      )
+    )
+  const read = await readCurves(o, trained)
   if (E.isLeft(read)) return read
-  // Curves hold the runs method by method, each method's in seed order: the order of `runs`.
+  // Curves hold the runs method by method, each method's in seed order: the order of `trained`.
   const reached = read.right.flatMap((c) => c.runs.map((ys) => ys.length))
   const common = Math.min(...reached)
   const partial = common < o.iterations
   const curves = partial ? cutCurves(read.right, common) : read.right
-  const rows = finalRows(curves, o.final)
+  const rows = finalRows(curves, o.final).map((row) => ({
+    ...row,
+    failed: failed.filter((f) => f.method === row.method).length
+  }))
   const seconds = (Date.now() - started) / 1000
   const perRun = runs.map((r) => trainingSeconds(r.dir))
   const trainSeconds = perRun.reduce((a, b) => a + b, 0)
@@ -548,13 +603,14 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   const table = renderTable(
     rows.map((r) => ({
       method: r.method,
-      [`final return (last ${o.final} it.)`]: formatMeanStd(r.mean, r.std),
+      [`final return (last ${o.final} it.)`]: r.finals.length === 0 ? '-' : formatMeanStd(r.mean, r.std),
       seeds: r.finals.length,
-      iterations: r.iterations,
-      'per seed': r.finals.map((f) => formatNumber(f, 4)).join(', ')
+      iterations: r.finals.length === 0 ? 0 : r.iterations,
+      'per seed': r.finals.map((f) => formatNumber(f, 4)).join(', '),
+      ...(failed.length > 0 ? { 'left out (failed)': r.failed } : {})
     }))
   )
-  const runsAt = runs.map((r, i) => `${path.basename(r.dir)} ${reached[i]}`).join(', ')
+  const runsAt = trained.map((r, i) => `${path.basename(r.dir)} ${reached[i]}`).join(', ')
   const md = [
     `${o.env}, ${budget}, outer ${o.outer} (lr ${o.outerLr}), inner lr ${o.innerLr}, ${seedsText(o.seeds)}.`,
     ...(partial
@@ -564,6 +620,13 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
         ]
       : []),
     `Final return: mean post-update return over each run's last ${o.final} iterations; mean ± std over seeds.`,
+    ...(failed.length > 0
+      ? [
+          `Left out of the curves and the table (stopped on a failure a re-run would repeat): ` +
+            failed.map((f) => `${f.run} ${failedText(f.failure)}`).join('; ') +
+            '.'
+        ]
+      : []),
     '',
     table,
     `Training compute, summed over the ${runs.length} runs and their invocations: ${formatDuration(trainSeconds)} ` +
@@ -581,6 +644,7 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
   if (E.isLeft(paths)) return paths
   return E.right({
     table: rows,
+    failed,
     paths: [paths.right.png, paths.right.svg, paths.right.table, paths.right.json],
     seconds
   })

@@ -10,6 +10,7 @@
  * <run>/snapshots/it-000100.json  a checkpoint every `snapshotEvery` iterations, the latest `snapshotKeep` kept
  * <run>/policy.json       the latest meta-policy as a policy file (policyFile.ts)
  * <run>/run.lock          while a process writes the folder: its pid, host and start time
+ * <run>/failure.json      only after a failure that resuming would repeat (numerical): what and when
  * <run>/learning-curve.{svg,png}
  * ```
  *
@@ -764,4 +765,65 @@ export const writeSnapshot = (
     return E.left(errorOf(`removing old snapshots in ${showPath(snapshotsDir(dir))}`, err))
   }
   return E.right({ file, removed })
+}
+
+// ---------------------------------------------------------------------------------------------
+// failure record
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `<run>/failure.json`: written when a run stops on a failure that resuming would repeat exactly (a
+ * numerical one: every random number derives from the seed), removed when the run starts or resumes.
+ * It tells tools that continue runs (`tmaml experiment compare`) that re-running this one is futile.
+ */
+export const failureFile = 'failure.json'
+
+/** What `failure.json` holds. */
+export const FailureRecord = t.type({
+  format: t.literal('tmaml-failure-1'),
+  /** The iterations the run had finished when it failed (its next one failed). */
+  iteration: Count,
+  /** The error's tag (`NumericalError`). */
+  kind: t.string,
+  /** The error in words. */
+  message: t.string,
+  /** ISO 8601. */
+  time: t.string
+})
+export type FailureRecord = t.TypeOf<typeof FailureRecord>
+
+export const writeFailure = (
+  dir: string,
+  r: Omit<FailureRecord, 'format' | 'time'>,
+  now: Date = new Date()
+): E.Either<TmamlError, void> =>
+  writeAtomic(
+    path.join(dir, failureFile),
+    JSON.stringify({ format: 'tmaml-failure-1', ...r, time: now.toISOString() }, null, 2) + '\n'
+  )
+
+/** The failure record of a run folder; null when there is none (or it cannot be read: a run that is not known to have failed). */
+export const readFailure = (dir: string): FailureRecord | null => {
+  let text: string
+  try {
+    text = fs.readFileSync(path.join(dir, failureFile), 'utf8')
+  } catch {
+    return null
+  }
+  try {
+    const d = FailureRecord.decode(JSON.parse(text))
+    return E.isRight(d) ? d.right : null
+  } catch {
+    return null
+  }
+}
+
+/** Remove a run folder's failure record (a run that starts again may succeed: other settings). */
+export const clearFailure = (dir: string): E.Either<TmamlError, void> => {
+  try {
+    fs.rmSync(path.join(dir, failureFile), { force: true })
+    return E.right(undefined)
+  } catch (err) {
+    return E.left(errorOf(`removing ${showPath(path.join(dir, failureFile))}`, err))
+  }
 }

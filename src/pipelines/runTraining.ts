@@ -38,6 +38,7 @@ import {
   appendMetrics,
   checkResumable,
   checkpointFile,
+  clearFailure,
   defaultRunDir,
   ensureRunDir,
   listSnapshots,
@@ -46,6 +47,7 @@ import {
   truncateMetrics,
   writeAtomic,
   writeCheckpoint,
+  writeFailure,
   writeSnapshot
 } from './runDir.js'
 import { makeSampler } from './sampler/makeSampler.js'
@@ -513,6 +515,8 @@ const execute = async (
     const provenance = currentProvenance(backend.right.active, deps.horizon, startedAt)
     const wc = writeConfigJson(runDir, cfg, provenance)
     if (E.isLeft(wc)) return fail(wc.left, 'run')
+    const cf = clearFailure(runDir)
+    if (E.isLeft(cf)) return fail(cf.left, 'run')
     let state: TrainState
     try {
       state = start ?? initialState(deps)
@@ -604,7 +608,19 @@ const execute = async (
       if (err instanceof StageError) stageFailure = err.error
       else throw err
     }
-    if (stageFailure !== null) return fail(stageFailure, 'run', stageFailure._tag === 'NumericalError')
+    if (stageFailure !== null) {
+      const repeats = stageFailure._tag === 'NumericalError'
+      if (repeats) {
+        // A record for tools that continue runs: re-running this one would fail the same way.
+        const w = writeFailure(runDir, {
+          iteration: last.iteration,
+          kind: stageFailure._tag,
+          message: formatError(stageFailure)
+        })
+        if (E.isLeft(w)) message(`could not record the failure in the run folder: ${formatError(w.left)}`)
+      }
+      return fail(stageFailure, 'run', repeats)
+    }
     if (stopped() && checkpointed !== last.iteration) {
       const c = saveCheckpoint(last)
       if (E.isLeft(c)) return fail(c.left, 'run')

@@ -275,6 +275,37 @@ describe('tmaml experiment', () => {
     vi.restoreAllMocks()
   })
 
+  it('compare reports a run that failed numerically without it, and does not re-run it', async () => {
+    // At inner lr 5 on this toy batch, dice's first inner step sends the policy's actions to infinity
+    // (its surrogate has no baseline), maml's does not: a failure every re-run would repeat, recorded in
+    // the run's failure.json.
+    const out = join(dir, 'compare-failed')
+    const args = [...toyCompare(out, 'dice,maml', 2), '--inner-lr', '5']
+    capture()
+    expect(await main(args)).toBe(0)
+    vi.restoreAllMocks()
+    const said = stderr.join('')
+    expect(said).toMatch(
+      /\[compare\] FAILED \(repeats\) dice-s1: stopped after 0 iteration\(s\): numerical failure in /
+    )
+    expect(said).toContain('1 run(s) left out of the report')
+    expect(existsSync(join(out, 'dice-s1', 'failure.json'))).toBe(true)
+    const md = readFileSync(join(out, 'compare-point1d.md'), 'utf8')
+    // maml's run is not cut to dice's length, and the table says which run is left out and why.
+    expect(md).not.toContain('PARTIAL')
+    expect(md).toContain('Left out of the curves and the table (stopped on a failure a re-run would repeat): dice-s1')
+    expect(md).toMatch(/\| maml +\| +[-0-9.e]+ +\| +1 +\| +2 +\|[^|]*\| +0 +\|/)
+    expect(md).toMatch(/\| dice +\| +- +\| +0 +\| +0 +\|[^|]*\| +1 +\|/)
+    // The same command again runs nothing: the failed run is skipped, saying why.
+    capture()
+    expect(await main(args)).toBe(0)
+    vi.restoreAllMocks()
+    const again = stderr.join('')
+    expect(again).toContain('[compare] skip dice-s1: stopped after 0 iteration(s)')
+    expect(again).toContain('0 to run')
+    expect(again).not.toContain('start dice-s1')
+  })
+
   it('compare on a stop request: each running run stops after an iteration with a checkpoint, then it exits 130', async () => {
     const out = join(dir, 'compare-stop')
     const args = (iterations: number) => toyCompare(out, 'dice,maml', iterations)

@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { run } from '../../src/cli/train.js'
-import { readCheckpoint, readMetrics } from '../../src/pipelines/runDir.js'
+import { failureFile, readCheckpoint, readFailure, readMetrics } from '../../src/pipelines/runDir.js'
 import type { RolloutRequest } from '../../src/pipelines/sampler/types.js'
 import { type Poison, poisonedSamplers, withRewards } from '../support/faultySampler.js'
 
@@ -79,5 +79,14 @@ describe('tmaml train with bad episodes', () => {
       expect(Object.values(ck.right.state.policy).every((p) => p.values.every(Number.isFinite))).toBe(true)
     const m = readMetrics(dir)
     expect(E.isRight(m) && m.right.map((l) => l.iteration)).toEqual([0, 1])
+    // The folder says so too, for tools that continue runs (experiment compare): what, and after how many iterations.
+    expect(readFailure(dir)).toMatchObject({ iteration: 2, kind: 'NumericalError' })
+    expect(readFailure(dir)?.message).toContain(`numerical failure in ${where}`)
+    // A run that starts again may succeed (here: healthy episodes); then the record is gone.
+    capture()
+    const resumed = await run(['--resume', dir])
+    vi.restoreAllMocks()
+    expect(resumed, stderr).toBe(0)
+    expect(fs.existsSync(path.join(dir, failureFile))).toBe(false)
   })
 })
