@@ -13,18 +13,22 @@
  *
  * `--json` prints one object: `{ backend, notes, workers, estimator, controlVariate, loadAverage, runs }`
  * where each run is `{ outer, pipeline, kernelThreads, tasks, episodes, horizon, iterationSeconds, samplingSeconds,
- * stagesSum, overlapSeconds, physicsSeconds, ratio, stages }`: iterationSeconds the mean wall time of
+ * stagesSum, overlapSeconds, physicsSeconds, ratio, workerSeconds, workerOverPhysics, busyFloorSeconds, stages }`: iterationSeconds the mean wall time of
  * the timed iterations (from one emitted iteration to the next), stagesSum = samplingSeconds + the
  * main-thread stages, overlapSeconds = stagesSum - iterationSeconds, ratio = iterationSeconds /
  * physicsSeconds, stages the mean seconds per pipeline stage (timings: for the streamed iteration
- * `sample` is the main thread waiting for episodes).
+ * `sample` is the main thread waiting for episodes); workerSeconds the worker threads' busy time (their
+ * chunks' seconds summed), workerOverPhysics = workerSeconds / (physicsSeconds x workers) (a rollout
+ * step against a physics-only step: the policy's forward pass, bookkeeping, cores shared with the main
+ * thread), busyFloorSeconds = (workerSeconds + main-thread stage seconds) / cores (the iteration's time
+ * if its work were packed onto the cores with no waiting: what no scheduling can beat).
  *
  * Flags: --outers vpg,trpo,ppo --pipelines streamed,sequential --tasks N --rollouts N --workers N
  * --estimator NAME --cv KIND --iterations N (timed iterations after one warm-up, default 2)
  * --kernel-threads LIST (the outer step's native kernel threads, each value a run: e.g. 1,0 to
  * compare one thread with all cores; default 0) --json.
  */
-import { loadavg } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { defer, finalize, lastValueFrom, take, tap, toArray } from 'rxjs'
@@ -80,6 +84,15 @@ interface Run {
   readonly overlapSeconds: number
   readonly physicsSeconds: number
   readonly ratio: number
+  /** The worker threads' busy seconds per iteration: the sum of their chunks' times. */
+  readonly workerSeconds: number
+  /** workerSeconds / (physicsSeconds x workers): a rollout step in a worker against a physics-only step. */
+  readonly workerOverPhysics: number
+  /**
+   * (workerSeconds + the main thread's stage seconds) / the machine's cores: the iteration's wall time
+   * if all its work were packed onto the cores with no waiting — a floor for this code on this machine.
+   */
+  readonly busyFloorSeconds: number
   readonly stages: Readonly<Record<string, number>>
 }
 
@@ -91,6 +104,7 @@ interface Timing {
   readonly stages: Record<string, number>
   readonly steps: number
   readonly horizon: number
+  readonly workerSeconds: number
 }
 
 /** Time `1 + timed` iterations of `cfg`; the mean wall time, sampling and stage seconds of the timed ones. */
@@ -99,7 +113,13 @@ const timeIterations = async (
   pipeline: Pipeline,
   timed: number
 ): Promise<E.Either<string, Timing>> => {
-  const sampler = await makeSampler({ workers: cfg.workers })
+  let busy = 0
+  const sampler = await makeSampler({
+    workers: cfg.workers,
+    onEvent: (e) => {
+      if (e._tag === 'ChunkDone') busy += e.seconds
+    }
+  })
   if (E.isLeft(sampler)) return E.left(formatError(sampler.left))
   const watched = timedSampler(sampler.right)
   const made = trainDeps(cfg, watched.sampler)
@@ -110,6 +130,7 @@ const timeIterations = async (
   const deps = made.right
   const emitted: number[] = []
   const sampled: number[] = []
+  const busyAt: number[] = []
   const t0 = performance.now()
   try {
     const contexts = await lastValueFrom(
@@ -121,6 +142,7 @@ const timeIterations = async (
         tap(() => {
           emitted.push(performance.now())
           sampled.push(watched.seconds())
+          busyAt.push(busy)
         }),
         toArray()
       )
@@ -128,10 +150,18 @@ const timeIterations = async (
     const measured = contexts.slice(1)
     const walls = emitted.map((t, i) => (t - (i === 0 ? t0 : emitted[i - 1])) / 1000).slice(1)
     const sampling = sampled.map((x, i) => x - (i === 0 ? 0 : sampled[i - 1])).slice(1)
+    const workerBusy = busyAt.map((x, i) => x - (i === 0 ? 0 : busyAt[i - 1])).slice(1)
     const names = [...new Set(measured.flatMap((c) => Object.keys(c.timings)))]
     const stages = Object.fromEntries(names.map((k) => [k, mean(measured.map((c) => c.timings[k] ?? 0))]))
     const steps = mean(measured.map((c) => c.stats['stepsThisIteration'] ?? 0))
-    return E.right({ seconds: mean(walls), sampling: mean(sampling), stages, steps, horizon: deps.horizon })
+    return E.right({
+      seconds: mean(walls),
+      sampling: mean(sampling),
+      stages,
+      steps,
+      horizon: deps.horizon,
+      workerSeconds: mean(workerBusy)
+    })
   } finally {
     await sampler.right.close()
   }
@@ -212,11 +242,13 @@ const main = async (): Promise<number> => {
     return 1
   }
   const rate = (steps / threads / physics.right.seconds) * threads
+  const cores = availableParallelism()
 
   const runs: Run[] = timings.map((t) => {
     const physicsSeconds = t.steps / rate
     const { sample: _waiting, ...mainThread } = t.stages
-    const stagesSum = t.sampling + Object.values(mainThread).reduce((a, b) => a + b, 0)
+    const mainSeconds = Object.values(mainThread).reduce((a, b) => a + b, 0)
+    const stagesSum = t.sampling + mainSeconds
     return {
       outer: t.cfg.outer,
       pipeline: t.pipeline,
@@ -230,6 +262,9 @@ const main = async (): Promise<number> => {
       overlapSeconds: stagesSum - t.seconds,
       physicsSeconds,
       ratio: t.seconds / physicsSeconds,
+      workerSeconds: t.workerSeconds,
+      workerOverPhysics: t.workerSeconds / (physicsSeconds * threads),
+      busyFloorSeconds: (t.workerSeconds + mainSeconds) / cores,
       stages: t.stages
     }
   })
@@ -273,6 +308,11 @@ const main = async (): Promise<number> => {
     )
     console.log(
       `physics only, same ${Math.round(r.physicsSeconds * rate)} env steps on ${workers} worker(s): ${r.physicsSeconds.toFixed(2)} s; iteration / physics = ${r.ratio.toFixed(2)}`
+    )
+    console.log(
+      `worker threads busy ${r.workerSeconds.toFixed(2)} s (${r.workerOverPhysics.toFixed(2)}x physics-only per step); ` +
+        `(workers' + main thread's busy seconds) / ${cores} cores = ${r.busyFloorSeconds.toFixed(2)} s ` +
+        `= ${(r.busyFloorSeconds / r.physicsSeconds).toFixed(2)}x physics: the floor of this work on this machine`
     )
   }
   const kernelCounts = [...new Set(runs.map((r) => r.kernelThreads))]
