@@ -125,7 +125,7 @@ export interface FinalRow {
   readonly mean: number
   readonly std: number
   readonly iterations: number
-  /** Its runs left out because they stopped on a failure a re-run would repeat (`failedRuns`). */
+  /** Its runs left out because they stopped on a failure a re-run would repeat (`CompareResult.failed`). */
   readonly failed: number
 }
 
@@ -232,7 +232,7 @@ export const runStatus = (r: RunSpec): E.Either<TmamlError, RunStatus> => {
   )
 }
 
-/** `after 3 iterations: numerical failure in ...` */
+/** `stopped after 3 iteration(s): numerical failure in ...` (the error's first line). */
 const failedText = (f: FailureRecord): string =>
   `stopped after ${f.iteration} iteration(s): ${f.message.split('\n')[0]}`
 
