@@ -29,7 +29,15 @@ import { validateRequest } from '../pipelines/sampler/request.js'
 import type { SamplerEvent } from '../pipelines/sampler/types.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
 import { queueNames, queuePrefix, requestKeys, workersKey } from './keys.js'
-import { ChunkJobData, decodeMeta, decodeParams, encodeResult, type DoneNote, type RequestMeta } from './wire.js'
+import {
+  ChunkJobData,
+  decodeMeta,
+  decodeParams,
+  encodeResult,
+  requestGoneReason,
+  type DoneNote,
+  type RequestMeta
+} from './wire.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -170,10 +178,7 @@ export const startChunkWorker = async (opts: ChunkWorkerOptions): Promise<E.Eith
   /** The chunk's `ChunkJob`, from the request it points to, checked as the local sampler checks a request. */
   const prepare = async (d: ChunkJobData): Promise<E.Either<TmamlError, ChunkJob>> => {
     const keys = requestKeys(d.run, d.request)
-    const gone = resourceError(
-      `request ${d.run}/${d.request}`,
-      'it is no longer in Redis (finished, abandoned by its learner, or expired)'
-    )
+    const gone = resourceError(`request ${d.run}/${d.request}`, requestGoneReason)
     const meta = await metas(keys.meta, async () => {
       counts.fetches++
       const buf = await cmd.getBuffer(keys.meta)

@@ -28,7 +28,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { decodeWith, invalidInput, resourceError, type TmamlError } from '../base/errors.js'
+import { decodeWith, formatError, invalidInput, resourceError, type TmamlError } from '../base/errors.js'
 import { chunkEnvEvents, chunkJob } from '../pipelines/sampler/chunk.js'
 import { describeChunk } from '../pipelines/sampler/pool.js'
 import type { ChunkJob, ChunkResult } from '../pipelines/sampler/protocol.js'
@@ -37,7 +37,15 @@ import { chunkedSampler } from '../pipelines/sampler/stream.js'
 import type { Sampler, SamplerEvent } from '../pipelines/sampler/types.js'
 import { connect, waitReady, type RedisTarget } from './connection.js'
 import { chunkJobId, queueNames, queuePrefix, requestKeys, workersKey, type RequestKeys } from './keys.js'
-import { RunId, decodeNote, decodeResult, encodeRequest, type ChunkJobData, type EncodedRequest } from './wire.js'
+import {
+  RunId,
+  decodeNote,
+  decodeResult,
+  encodeRequest,
+  requestGoneReason,
+  type ChunkJobData,
+  type EncodedRequest
+} from './wire.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -138,6 +146,8 @@ const defaults = {
 
 /** A request's parts live this long in Redis; the learner refreshes them while it waits. */
 const payloadTtlSeconds = 3600
+/** How often one chunk is re-sent after workers found its request gone from Redis, before it fails. */
+const maxResends = 5
 /** A worker counts as alive while its heartbeat is younger than this. */
 export const heartbeatWindowMs = 10_000
 
@@ -314,12 +324,28 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
       return true
     }
 
+    // A worker that read the description after the server lost it (a restart between its taking the
+    // job and reading): upload it again and re-enqueue the chunk, a few times at most.
+    const resent = new Map<number, number>()
+    const resend = async (c: number): Promise<boolean> => {
+      const n = resent.get(c) ?? 0
+      if (n >= maxResends) return false
+      resent.set(c, n + 1)
+      await upload(keys, enc)
+      await requeue(c, 'a worker found the request gone from Redis (was the server restarted?)')
+      return true
+    }
+    const gone = (reason: string | undefined): boolean => reason?.includes(requestGoneReason) === true
+
     const onNote = async (raw: string): Promise<void> => {
       const note = decodeNote(raw)
       if (E.isLeft(note)) return fail(note.left)
       const n = note.right
       if (!outstanding.has(n.chunk)) return
-      if (!n.ok) return fail(n.error)
+      if (!n.ok) {
+        if (gone(formatError(n.error)) && (await resend(n.chunk))) return
+        return fail(n.error)
+      }
       await collect(n.chunk)
     }
 
@@ -343,6 +369,7 @@ export const makeRedisSampler = async (opts: RedisSamplerOptions): Promise<E.Eit
         const state = await queue.getJobState(ids[c])
         if (state === 'failed') {
           const job = await queue.getJob(ids[c])
+          if (gone(job?.failedReason) && (await resend(c))) continue
           return fail(
             resourceError(
               where,

@@ -232,6 +232,14 @@ export const ChunkJobData = t.exact(
 )
 export type ChunkJobData = t.TypeOf<typeof ChunkJobData>
 
+/**
+ * Why a worker gives up a chunk whose request description is missing from Redis. The learner, which
+ * still holds the request, takes a failure with this reason as a server that lost the description
+ * (restarted without persistence, between a worker taking the job and reading the description): it
+ * uploads the description again and re-enqueues the chunk instead of failing the request.
+ */
+export const requestGoneReason = 'it is no longer in Redis (finished, abandoned by its learner, or expired)'
+
 /** A worker's word on a chunk: done (its result is stored), or failed for good. */
 export const DoneNote = t.union(
   [
