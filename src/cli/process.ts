@@ -80,12 +80,11 @@ export const watchStopRequests = (opts: StopOptions): StopWatch => {
     for (const s of stopSignals) process.removeListener(s, onSignal)
   }
   const pollMs = opts.parentPollMs ?? 500
-  const timer =
-    pollMs > 0
-      ? setInterval(() => {
-          if (process.ppid !== parentAtStart) request('parent-exit')
-        }, pollMs)
-      : undefined
+  // `request` ignores a second cause and calls after `dispose`.
+  const checkParent = (): void => {
+    if (pollMs > 0 && process.ppid !== parentAtStart) request('parent-exit')
+  }
+  const timer = pollMs > 0 ? setInterval(checkParent, pollMs) : undefined
   timer?.unref()
   const request = (c: StopCause): void => {
     if (cause !== null || disposed) return
@@ -100,7 +99,7 @@ export const watchStopRequests = (opts: StopOptions): StopWatch => {
     // tick (or before the IPC channel's 'disconnect' is delivered, which needs an I/O turn that a
     // setImmediate started from an I/O callback skips) must not start another iteration.
     requested: () => {
-      if (cause === null && !disposed && pollMs > 0 && process.ppid !== parentAtStart) request('parent-exit')
+      checkParent()
       return cause
     },
     dispose: () => {

@@ -567,11 +567,12 @@ export const runCompare = async (o: CompareOptions): Promise<E.Either<TmamlError
       )
     )
   const failed: FailedRun[] = []
+  const trained: RunSpec[] = []
   for (const r of runs) {
     const f = readFailure(r.dir)
-    if (f !== null) failed.push({ run: path.basename(r.dir), method: r.method.label, failure: f })
+    if (f === null) trained.push(r)
+    else failed.push({ run: path.basename(r.dir), method: r.method.label, failure: f })
   }
-  const trained = runs.filter((r) => !failed.some((f) => f.run === path.basename(r.dir)))
   if (trained.length === 0)
     return E.left(
       resourceError(

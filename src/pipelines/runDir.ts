@@ -804,12 +804,8 @@ export const writeFailure = (
 
 /** The failure record of a run folder; null when there is none (or it cannot be read: a run that is not known to have failed). */
 export const readFailure = (dir: string): FailureRecord | null => {
-  let text: string
-  try {
-    text = fs.readFileSync(path.join(dir, failureFile), 'utf8')
-  } catch {
-    return null
-  }
+  const text = readText(path.join(dir, failureFile))
+  if (text === null) return null
   try {
     const d = FailureRecord.decode(JSON.parse(text))
     return E.isRight(d) ? d.right : null
