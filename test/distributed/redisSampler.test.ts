@@ -1,7 +1,8 @@
 // The distributed sampler against a real Redis (its own server on a free loopback port) with a chunk
 // worker in this process: the same batches as the local sampler bit for bit, chunks reported as they
-// arrive, parameters uploaded once per request, a redelivered chunk stored once, a clear error when no
-// worker is alive, and malformed or foreign jobs rejected without running anything.
+// arrive, parameters uploaded once per request, a redelivered chunk stored once, a chunk whose worker
+// found the request gone re-enqueued with the request uploaded again, a clear error when no worker is
+// alive, and malformed or foreign jobs rejected without running anything.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -18,7 +19,8 @@ import {
   planTaskChunks,
   type RedisSampler
 } from '../../src/distributed/redisSampler.js'
-import { encodeRequest } from '../../src/distributed/wire.js'
+import { encodeRequest, requestGoneReason } from '../../src/distributed/wire.js'
+import { resourceError } from '../../src/base/errors.js'
 import type { EpisodeBatch, RolloutRequest } from '../../src/pipelines/sampler/index.js'
 import { validateRequest } from '../../src/pipelines/sampler/request.js'
 import { must, mustFail, text } from '../envs/support.js'
@@ -221,6 +223,47 @@ describe.skipIf(!hasRedis)('distributed/redisSampler', () => {
       expect(sameBatches(must(await s.sample(shared)), local.shared)).toBe(true)
     } finally {
       await s.close()
+    }
+  })
+
+  // The learner's side of a server restart that falls between a worker taking a chunk job and reading
+  // the request (the worker's side, a job whose request is missing, is in the test below): the worker's
+  // note is written here as the worker writes it, so the race is replayed without its timing.
+  it('a worker that found the request gone from Redis makes the learner upload it again and re-enqueue the chunk, at most 5 times', async () => {
+    await worker?.close()
+    const digest = encodeRequest(must(validateRequest(shared))).digest
+    const keys = requestKeys('test-run', digest)
+    const goneNote = JSON.stringify({
+      chunk: 0,
+      ok: false,
+      error: resourceError(`request test-run/${digest}`, requestGoneReason)
+    })
+    const requeued: string[] = []
+    const s = await sampler({ onEvent: (e) => e._tag === 'ChunkRequeued' && requeued.push(e.reason) })
+    try {
+      const pending = s.sample(shared)
+      await waitFor('the chunk jobs', async () => (await queue.getJobCounts('waiting')).waiting === 9)
+      await admin.del(keys.meta)
+      await admin.rpush(keys.done, goneNote)
+      await waitFor('the re-enqueued chunk', () => requeued.length === 1)
+      expect(requeued[0]).toMatch(/found the request gone from Redis/)
+      expect(await admin.exists(keys.meta)).toBe(1)
+      await startWorker()
+      expect(sameBatches(must(await pending), local.shared)).toBe(true)
+    } finally {
+      await s.close()
+    }
+    // A sixth note for the same chunk is a failure for good, with the worker's reason.
+    await worker?.close()
+    const again = await sampler()
+    try {
+      const pending = again.sample(shared)
+      await waitFor('the chunk jobs', async () => (await queue.getJobCounts('waiting')).waiting === 9)
+      await admin.rpush(keys.done, ...Array.from({ length: 6 }, () => goneNote))
+      expect(text(mustFail(await pending))).toContain(requestGoneReason)
+    } finally {
+      await again.close()
+      await startWorker()
     }
   })
 
